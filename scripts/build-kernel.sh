@@ -1,0 +1,19 @@
+#!/bin/sh
+# Build bzImage for build/obj-KIND with ccache and export the uapi headers.
+# Artifacts: build/bzImage (the last kernel built), build/headers/include.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
+kind=$1
+tree=${KTREE:-$top/build/linux}
+obj=$top/build/obj-$kind
+[ -f "$obj/.config" ] || die "build/obj-$kind is not configured"
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.ccache}"
+export KBUILD_BUILD_USER=uffd KBUILD_BUILD_HOST=build
+start=$(date +%s)
+make -C "$tree" O="$obj" CC="ccache gcc" -j"$(nproc)" bzImage
+cp "$obj/arch/x86/boot/bzImage" "$top/build/bzImage-$kind"
+cp "$obj/arch/x86/boot/bzImage" "$top/build/bzImage"
+echo "$kind" >"$top/build/kernel-kind"
+make -s -C "$tree" O="$obj" headers_install INSTALL_HDR_PATH="$top/build/headers"
+echo "built $kind kernel in $(($(date +%s) - start))s: build/bzImage"

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Build the guest programs of a test plan, static, against build/headers.
+# Plan lines: name | sources (repo paths; linux/... is the kernel tree) | args
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
+plan=$1
+out=$top/build/guest/$(basename "$plan" .plan)/tests
+[ -d "$top/build/headers/include" ] || die "no uapi headers: build the kernel first"
+rm -rf "$out"
+mkdir -p "$out"
+grep -vE '^[[:space:]]*(#|$)' "$plan" | while IFS='|' read -r name srcs args; do
+	name=$(echo $name)
+	files=
+	for s in $srcs; do
+		case "$s" in
+		linux/*) files="$files $top/build/linux/${s#linux/}" ;;
+		*) files="$files $top/$s" ;;
+		esac
+	done
+	echo "  CC      $name"
+	gcc -static -O2 -g -Wall -D_GNU_SOURCE \
+		-I "$top/build/headers/include" \
+		-I "$top/build/linux/tools/testing/selftests" \
+		-I "$top/build/linux/tools/include" \
+		-o "$out/$name" $files -lpthread -lrt -lm ||
+		die "building $name"
+done

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Configure build/obj-KIND (guest or debug, optionally prefixed, e.g.
+# base-debug; KTREE names another tree): tinyconfig plus our fragments.
+# Fails when an option we asked for did not stick.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
+kind=$1
+tree=${KTREE:-$top/build/linux}
+obj=$top/build/obj-$kind
+case "${kind##*-}" in
+guest) frags="$top/config/guest.config" ;;
+debug) frags="$top/config/guest.config $top/config/debug.config" ;;
+*) die "unknown configuration '$kind' (guest or debug)" ;;
+esac
+[ -d "$tree" ] || die "no kernel tree: run 'make tree'"
+mkdir -p "$obj"
+make -s -C "$tree" O="$obj" tinyconfig >/dev/null
+"$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" $frags >/dev/null
+make -s -C "$tree" O="$obj" olddefconfig >/dev/null
+
+bad=0
+for f in $frags; do
+	grep -E '^(CONFIG_[A-Z0-9_]+=|# CONFIG_[A-Z0-9_]+ is not set)' "$f" |
+	while IFS= read -r want; do
+		case "$want" in
+		"# "*) sym=${want#\# }; sym=${sym%% *}
+		       grep -q "^$sym=" "$obj/.config" && echo "$sym: asked off, is on" ;;
+		*)     grep -qxF "$want" "$obj/.config" ||
+		       echo "$want: did not stick (now: $(grep -E "^(# )?${want%%=*}[= ]" "$obj/.config" || echo absent))" ;;
+		esac
+	done
+done >"$obj/.config-mismatch"
+if [ -s "$obj/.config-mismatch" ]; then
+	cat "$obj/.config-mismatch" >&2
+	rm -f "$obj/.config"
+	die "configuration $kind: options did not stick (check their dependencies)"
+fi
+echo "configured $kind: build/obj-$kind/.config"

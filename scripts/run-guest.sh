@@ -1,0 +1,26 @@
+#!/bin/sh
+# Boot build/bzImage with a plan's initramfs under QEMU (TCG, 2 CPUs).
+# The serial console is shown and logged to build/logs/PLAN.log.
+# Usage: run-guest.sh PLAN [shell]
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
+name=$(basename "$1" .plan)
+mode=${2:-}
+initrd=$top/build/initramfs-$name.cpio.gz
+log=$top/build/logs/$name.log
+limit=${GUEST_TIMEOUT:-2400}
+[ -f "$top/build/bzImage" ] || die "no kernel: build/bzImage"
+[ -f "$initrd" ] || die "no initramfs: $initrd"
+mkdir -p "$top/build/logs"
+append="console=ttyS0 panic=-1 loglevel=7 hung_task_panic=0"
+set -- qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 3G \
+	-nographic -no-reboot -kernel "$top/build/bzImage" -initrd "$initrd" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on
+if [ "$mode" = shell ]; then
+	exec "$@" -append "$append uffd.shell"
+fi
+echo "booting the guest for plan '$name' (limit ${limit}s), console: build/logs/$name.log"
+rc=0
+timeout -k 10 "$limit" "$@" -append "$append" </dev/null 2>&1 | tee "$log" || rc=$?
+[ "$rc" -eq 0 ] || echo "qemu ended with status $rc (124: timed out)" | tee -a "$log"
