@@ -30,7 +30,7 @@ export: $(TREE)
 check-export: $(TREE)
 	@$(S)/check-export.sh
 
-build/obj-%/.config: config/guest.config config/debug.config | $(TREE)
+build/obj-%/.config: config/*.config | $(TREE)
 	$(S)/configure.sh $*
 
 kernel-%: build/obj-%/.config

@@ -13,6 +13,11 @@ guest) frags="$top/config/guest.config" ;;
 debug) frags="$top/config/guest.config $top/config/debug.config" ;;
 *) die "unknown configuration '$kind' (guest or debug)" ;;
 esac
+# What our series adds is asked for only where the series is applied.
+case "$kind" in
+base-* | pristine-*) ;;
+*) frags="$frags $top/config/series.config" ;;
+esac
 [ -d "$tree" ] || die "no kernel tree: run 'make tree'"
 mkdir -p "$obj"
 make -s -C "$tree" O="$obj" tinyconfig >/dev/null
