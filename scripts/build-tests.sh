@@ -19,7 +19,7 @@ grep -vE '^[[:space:]]*(#|$)' "$plan" | while IFS='|' read -r name srcs args; do
 		esac
 	done
 	echo "  CC      $name"
-	gcc -static -O2 -g -Wall -D_GNU_SOURCE \
+	gcc -static -O2 -g -Wall \
 		-I "$top/build/headers/include" \
 		-I "$top/build/linux/tools/testing/selftests" \
 		-I "$top/build/linux/tools/include" \

@@ -19,7 +19,7 @@ function flush() {
 	cur = ""
 }
 /^\[ *[0-9]+\.[0-9]+\]/ {
-	if ($0 ~ /WARNING:|BUG:|Oops|KASAN|lockdep|sleeping function called from invalid context|soft lockup|hung task|blocked for more than|Kernel panic|possible recursive locking|circular locking|INFO: task|general protection fault/) {
+	if ($0 ~ /WARNING:|BUG:|Oops|KASAN:|DEBUG_LOCKS_WARN_ON|sleeping function called from invalid context|soft lockup|hung task|blocked for more than|Kernel panic|INFO: task|INFO: possible|INFO: lockdep|general protection fault|UBSAN:/) {
 		reports++; report[reports] = $0
 	}
 	next

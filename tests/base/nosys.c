@@ -3,6 +3,7 @@
  * The prepared base has no userfaultfd: its syscall numbers are unused and
  * fail with ENOSYS.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <unistd.h>
 #include <sys/syscall.h>

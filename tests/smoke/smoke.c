@@ -4,6 +4,7 @@
  * operations that userfaultfd sits beside (mmap, fork, madvise, mremap)
  * behave.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
