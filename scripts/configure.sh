@@ -29,10 +29,19 @@ for f in $frags; do
 	grep -E '^(CONFIG_[A-Z0-9_]+=|# CONFIG_[A-Z0-9_]+ is not set)' "$f" |
 	while IFS= read -r want; do
 		case "$want" in
-		"# "*) sym=${want#\# }; sym=${sym%% *}
-		       grep -q "^$sym=" "$obj/.config" && echo "$sym: asked off, is on" ;;
-		*)     grep -qxF "$want" "$obj/.config" ||
-		       echo "$want: did not stick (now: $(grep -E "^(# )?${want%%=*}[= ]" "$obj/.config" || echo absent))" ;;
+		"# "*)
+			sym=${want#\# }
+			sym=${sym%% *}
+			if grep -q "^$sym=" "$obj/.config"; then
+				echo "$sym: asked off, is on"
+			fi
+			;;
+		*)
+			if ! grep -qxF "$want" "$obj/.config"; then
+				echo "$want: did not stick (now:" \
+					"$(grep -E "^(# )?${want%%=*}[= ]" "$obj/.config" || echo absent))"
+			fi
+			;;
 		esac
 	done
 done >"$obj/.config-mismatch"

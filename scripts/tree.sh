@@ -28,6 +28,13 @@ git config core.autocrlf false
 git add -A -f .
 git commit -q -m "Linux $(make -s kernelversion) (Debian linux-source-6.1 $have)"
 git tag pristine
+# Debian's .gitignore ignores the whole top level (its packaging repository
+# tracks only debian/); drop that block so that git sees our changes.
+sed -i '/^# Debian packaging: ignore everything/,/^!\/debian\/$/d' .gitignore
+sed -i -e :a -e '/^\n*$/{$d;N;ba' -e '}' .gitignore
+sed -i '${/^#$/d}' .gitignore
+git commit -q -a -m "gitignore: track the top level of the tree" \
+	-m "Debian's packaging ignores everything at the top level; we do not."
 
 "$top/scripts/prepare-base.sh" "$tree"
 git tag base
