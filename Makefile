@@ -6,7 +6,7 @@
 S := scripts
 PLANS := tests/plans
 MAIN_PLANS := smoke
-CHECK_PLANS := smoke mm
+CHECK_PLANS := smoke mm uffd
 TREE := build/linux/.git
 
 .PHONY: all main check check-base deps tree export check-export shell \
