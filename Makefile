@@ -9,8 +9,8 @@ MAIN_PLANS := smoke
 CHECK_PLANS := smoke mm uffd
 TREE := build/linux/.git
 
-.PHONY: all main check check-base deps tree export check-export shell \
-	clean distclean
+.PHONY: all main check check-base checkpatch deps tree export \
+	check-export shell clean distclean
 
 all: main
 
@@ -29,6 +29,9 @@ export: $(TREE)
 
 check-export: $(TREE)
 	@$(S)/check-export.sh
+
+checkpatch: $(TREE)
+	@$(S)/checkpatch.sh
 
 build/obj-%/.config: config/*.config | $(TREE)
 	$(S)/configure.sh $*
