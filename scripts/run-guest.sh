@@ -13,7 +13,9 @@ limit=${GUEST_TIMEOUT:-2400}
 [ -f "$top/build/bzImage" ] || die "no kernel: build/bzImage"
 [ -f "$initrd" ] || die "no initramfs: $initrd"
 mkdir -p "$top/build/logs"
-append="console=ttyS0 panic=-1 loglevel=7 hung_task_panic=0"
+# Software emulation can stall a vCPU for many seconds: lockup detectors
+# get thresholds that still catch real lockups but not emulation stalls.
+append="console=ttyS0 panic=-1 loglevel=7 watchdog_thresh=60"
 set -- qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 3G \
 	-nographic -no-reboot -kernel "$top/build/bzImage" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on
