@@ -10,6 +10,13 @@ out=${1:-$top/patches}
 tree=$top/build/linux
 cover=$top/patches/0000-cover-letter.patch
 [ -d "$tree/.git" ] || die "no kernel tree: run 'make tree'"
+# The cover letter's subject and text, read before the old series goes.
+subject="userfaultfd: page faults handled by user space"
+text=
+if [ -f "$cover" ]; then
+	subject=$(sed -n 's/^Subject: \[PATCH [0-9]*\/[0-9]*\] //p' "$cover" | head -1)
+	text=$(awk 'body && /^-- $/ { exit } body { print } /^$/ && !body { body = 1 }' "$cover")
+fi
 cd "$tree"
 n=$(git rev-list --count base..HEAD)
 mkdir -p "$out"
@@ -18,13 +25,7 @@ rm -f "$out"/[0-9][0-9][0-9][0-9]-*.patch
 git format-patch -q --numbered --zero-commit --no-signature --stat=72 \
 	--stat-graph-width=20 -o "$out" base..HEAD
 
-# Cover letter: headers, kept text, then shortlog and diffstat.
-subject="userfaultfd: page faults handled by user space"
-text=
-if [ -f "$cover" ]; then
-	subject=$(sed -n 's/^Subject: \[PATCH [0-9]*\/[0-9]*\] //p' "$cover" | head -1)
-	text=$(awk 'body && /^-- $/ { exit } body { print } /^$/ && !body { body = 1 }' "$cover")
-fi
+# Cover letter: headers, the kept text, then shortlog and diffstat.
 {
 	echo "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001"
 	echo "From: $(git log -1 --format='%an <%ae>' HEAD)"
