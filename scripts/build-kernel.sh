@@ -9,6 +9,8 @@ tree=${KTREE:-$top/build/linux}
 obj=$top/build/obj-$kind
 [ -f "$obj/.config" ] || die "build/obj-$kind is not configured"
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.ccache}"
+# Hits across clones: paths below the project are hashed relative to it.
+export CCACHE_BASEDIR="$top"
 export KBUILD_BUILD_USER=uffd KBUILD_BUILD_HOST=build
 start=$(date +%s)
 make -C "$tree" O="$obj" CC="ccache gcc" -j"$(nproc)" bzImage
