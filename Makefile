@@ -9,7 +9,7 @@ MAIN_PLANS := smoke
 CHECK_PLANS := smoke mm uffd
 TREE := build/linux/.git
 
-.PHONY: all main check check-base checkpatch deps tree export \
+.PHONY: all main check check-base check-bisect checkpatch deps tree export \
 	check-export shell clean distclean
 
 all: main
@@ -32,6 +32,10 @@ check-export: $(TREE)
 
 checkpatch: $(TREE)
 	@$(S)/checkpatch.sh
+
+# Each patch of the series builds and boots on its own.
+check-bisect: deps build/obj-debug/.config
+	$(S)/check-bisect.sh
 
 build/obj-%/.config: config/*.config | $(TREE)
 	$(S)/configure.sh $*
