@@ -14,6 +14,9 @@ TREE := build/linux/.git
 
 all: main
 
+# Kept between runs: make would delete them as intermediate files.
+.PRECIOUS: build/obj-%/.config build/plans/%.plan
+
 deps:
 	@$(S)/deps.sh
 
