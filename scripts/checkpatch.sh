@@ -6,6 +6,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 [ -x "$top/build/linux/scripts/checkpatch.pl" ] || die "no kernel tree: run 'make tree'"
 # checkpatch's spdxcheck.py wants Debian's python3 (python3-ply, python3-git).
 export PATH="/usr/bin:$PATH"
+# From inside the tree: --strict learns its CamelCase names from its headers.
+cd "$top/build/linux"
 rc=0
 for p in "$top"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
 	[ -e "$p" ] || continue

@@ -15,7 +15,7 @@ limit=${GUEST_TIMEOUT:-2400}
 mkdir -p "$top/build/logs"
 # Software emulation can stall a vCPU for many seconds: lockup detectors
 # get thresholds that still catch real lockups but not emulation stalls.
-append="console=ttyS0 panic=-1 loglevel=7 watchdog_thresh=60"
+append="console=ttyS0 panic=-1 loglevel=7 watchdog_thresh=60 ${GUEST_APPEND:-}"
 set -- qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 3G \
 	-nographic -no-reboot -kernel "$top/build/bzImage" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on
