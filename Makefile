@@ -5,12 +5,12 @@
 
 S := scripts
 PLANS := tests/plans
-MAIN_PLANS := smoke
-CHECK_PLANS := smoke mm uffd
+MAIN_PLANS := smoke demo
+CHECK_PLANS := smoke mm uffd demo man qemu
 TREE := build/linux/.git
 
 .PHONY: all main check check-base check-bisect checkpatch deps tree export \
-	check-export shell clean distclean
+	check-export check-docs bench shell clean distclean
 
 all: main
 
@@ -36,6 +36,10 @@ check-export: $(TREE)
 checkpatch: $(TREE)
 	@$(S)/checkpatch.sh
 
+# Man pages lint and render, kernel-doc is quiet, the man example is extracted.
+check-docs: deps $(TREE)
+	@$(S)/check-docs.sh
+
 # Each patch of the series builds and boots on its own.
 check-bisect: deps build/obj-debug/.config
 	$(S)/check-bisect.sh
@@ -57,13 +61,17 @@ PLANS_base := base mm
 main: deps kernel-guest build/plans/main.plan
 	$(S)/run-plan.sh build/plans/main.plan
 
-check: deps kernel-debug build/plans/check.plan
+check: deps check-docs kernel-debug build/plans/check.plan
 	$(S)/run-plan.sh build/plans/check.plan
 
 # Issue 3's checks of the prepared base: nothing of userfaultfd is left,
 # it builds with both configurations, boots, and mm behaves.
 check-base: deps $(TREE)
 	$(S)/check-base.sh
+
+# Issue 7: upstream 6.1's userfaultfd against ours, ABAB (BENCH_REPS=5).
+bench: deps $(TREE)
+	$(S)/bench.sh
 
 shell: build/plans/main.plan
 	@[ -f build/bzImage ] || $(MAKE) --no-print-directory kernel-guest

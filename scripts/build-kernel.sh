@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build bzImage for build/obj-KIND with ccache and export the uapi headers.
-# Artifacts: build/bzImage (the last kernel built), build/headers/include.
+# Artifacts: build/bzImage (the last kernel built), build/bzImage-KIND, and,
+# for our own tree (no KTREE), build/headers/include.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
@@ -17,5 +18,7 @@ make -C "$tree" O="$obj" CC="ccache gcc" -j"$(nproc)" bzImage
 cp "$obj/arch/x86/boot/bzImage" "$top/build/bzImage-$kind"
 cp "$obj/arch/x86/boot/bzImage" "$top/build/bzImage"
 echo "$kind" >"$top/build/kernel-kind"
-make -s -C "$tree" O="$obj" headers_install INSTALL_HDR_PATH="$top/build/headers"
+# The programs are built against our tree's uapi headers only.
+[ -n "${KTREE:-}" ] ||
+	make -s -C "$tree" O="$obj" headers_install INSTALL_HDR_PATH="$top/build/headers"
 echo "built $kind kernel in $(($(date +%s) - start))s: build/bzImage"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the guest programs of a test plan, static, against build/headers.
 # Plan lines: name | sources (repo paths; linux/... is the kernel tree) | args
+# A single .sh source is a guest shell script, installed as it is.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
@@ -18,6 +19,12 @@ grep -vE '^[[:space:]]*(#|$)' "$plan" | while IFS='|' read -r name srcs args; do
 		*) files="$files $top/$s" ;;
 		esac
 	done
+	case "$files" in
+	*.sh)	# a guest shell script, run by busybox sh
+		echo "  COPY    $name"
+		install -m 755 $files "$out/$name"
+		continue ;;
+	esac
 	echo "  CC      $name"
 	gcc -static -O2 -g -Wall \
 		-I "$top/build/headers/include" \

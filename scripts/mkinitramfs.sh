@@ -11,6 +11,8 @@ mkdir -p "$root/bin" "$root/etc" "$root/proc" "$root/sys" "$root/dev" \
 cp /bin/busybox "$root/bin/busybox"
 cp "$top/guest/init" "$root/init"
 cp "$plan" "$root/etc/plan"
+# Where this repository is, for guest scripts that use it through /host.
+echo "$top" >"$root/etc/repo"
 cp -r "$top/build/guest/$name/tests" "$root/tests"
 (cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc | gzip -1) \
 	>"$top/build/initramfs-$name.cpio.gz"

@@ -18,7 +18,7 @@ mkdir -p "$top/build/logs"
 append="console=ttyS0 panic=-1 loglevel=7 watchdog_thresh=60 ${GUEST_APPEND:-}"
 set -- qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 3G \
 	-nographic -no-reboot -kernel "$top/build/bzImage" -initrd "$initrd" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 if [ "$mode" = shell ]; then
 	exec "$@" -append "$append uffd.shell"
 fi

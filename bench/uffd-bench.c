@@ -1,0 +1,1018 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uffd-bench: userfaultfd benchmarks (MISSING mode, private anonymous
+ * memory, UFFDIO_API features 0).
+ *
+ *   uffd-bench [options] [rt|mf|fill|base|all]...
+ *
+ *   rt    fault round trip: one thread reads N pages of a registered area,
+ *         one at a time; one handler thread serves each fault with
+ *         UFFDIO_COPY after a blocking read().  Latency per fault, measured
+ *         in the faulting thread around the access, with the two threads on
+ *         the same CPU and on different CPUs.
+ *   mf    many faulters on one userfaultfd: F = 1, 2, 4, 8 threads each read
+ *         their own slice of the area (the total is fixed), served by one
+ *         handler thread or by F handler threads; faults per second.
+ *   fill  UFFDIO_COPY of a whole area in 4 KiB, 64 KiB and 2 MiB calls, and
+ *         UFFDIO_ZEROPAGE in 2 MiB calls, with no fault at all; GB/s.
+ *   base  baselines without userfaultfd: an ordinary anonymous write fault,
+ *         and paging in user space with PROT_NONE + SIGSEGV + mprotect().
+ *
+ * Each figure is one line "BENCH <key> <value> <unit>"; other lines start
+ * with "# ".  Every benchmark checks what it measured: each page carries a
+ * pattern derived from its index, every byte of every page is compared
+ * after each run, and zero pages must read as zero.  Any mismatch or error
+ * ends the program with a message and a non-zero status; so does the
+ * watchdog (-w) if something hangs.
+ *
+ * Threads are named uffd-fault / uffd-handler for the guest's stack dumps.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MiB (1024UL * 1024)
+
+/* Options (see usage()). */
+static size_t opt_pages = 2000;		/* rt and base: faults per run */
+static size_t opt_mf_pages = 8192;	/* mf: total faults per run */
+static int opt_max_threads = 8;		/* mf: F = 1, 2, 4, ... up to this */
+static size_t opt_fill_mib = 64;	/* fill: UFFDIO_COPY area */
+static size_t opt_zero_mib = 256;	/* fill: UFFDIO_ZEROPAGE area */
+static int opt_reps = 1;		/* runs of each benchmark */
+static unsigned int opt_watchdog = 900;	/* seconds, 0: none */
+
+static size_t ps;			/* page size */
+static int cpu_a = -1, cpu_b = -1;	/* the first two CPUs we may use */
+
+/* Warm-up faults before the measured ones in rt (not counted). */
+#define RT_WARMUP 16
+
+static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	/* stderr is unbuffered, stdout line-buffered: nothing is lost. */
+	fputs("uffd-bench: FAIL: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	_exit(1);
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void bench(const char *key, double value, const char *unit)
+{
+	if (strcmp(unit, "faults/s") == 0)
+		printf("BENCH %s %.0f %s\n", key, value, unit);
+	else
+		printf("BENCH %s %.3f %s\n", key, value, unit);
+}
+
+/* ---- page contents ------------------------------------------------- */
+
+/*
+ * Word w of page idx holds tag(idx) ^ w: every word of every page differs,
+ * the top bit keeps every word non-zero, and the seed makes each
+ * benchmark's pattern its own.
+ */
+static inline uint64_t tag(size_t idx, uint64_t seed)
+{
+	uint64_t x = ((uint64_t)idx + 1) * 0x9e3779b97f4a7c15ULL ^ seed;
+
+	x ^= x >> 31;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 29;
+	return x | (1ULL << 63);
+}
+
+static void fill_pattern(char *p, size_t first, size_t n, uint64_t seed)
+{
+	size_t words = ps / sizeof(uint64_t);
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t *q = (uint64_t *)(p + i * ps);
+		uint64_t t = tag(first + i, seed);
+
+		for (size_t w = 0; w < words; w++)
+			q[w] = t ^ w;
+	}
+}
+
+static void check_pattern(const char *p, size_t first, size_t n,
+			  uint64_t seed, const char *what)
+{
+	size_t words = ps / sizeof(uint64_t);
+
+	for (size_t i = 0; i < n; i++) {
+		const uint64_t *q = (const uint64_t *)(p + i * ps);
+		uint64_t t = tag(first + i, seed), bad = 0;
+
+		for (size_t w = 0; w < words; w++)
+			bad |= q[w] ^ (t ^ w);
+		if (!bad)
+			continue;
+		for (size_t w = 0; w < words; w++)
+			if (q[w] != (t ^ w))
+				fail("%s: page %zu word %zu is %#" PRIx64
+				     ", expected %#" PRIx64, what, first + i,
+				     w, q[w], t ^ w);
+	}
+}
+
+static void check_zero(const char *p, size_t len, const char *what)
+{
+	const uint64_t *q = (const uint64_t *)p;
+	size_t words = len / sizeof(uint64_t);
+	uint64_t bad = 0;
+
+	for (size_t w = 0; w < words; w++)
+		bad |= q[w];
+	if (!bad)
+		return;
+	for (size_t w = 0; w < words; w++)
+		if (q[w])
+			fail("%s: byte offset %zu is %#" PRIx64
+			     ", expected zero", what, w * sizeof(uint64_t),
+			     q[w]);
+}
+
+/* ---- memory, CPUs, threads ------------------------------------------ */
+
+/* Private anonymous read/write memory, without transparent huge pages. */
+static char *map_area(size_t len)
+{
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		fail("mmap %zu bytes: %s", len, strerror(errno));
+	/* EINVAL: a kernel without THP, where faults are 4 KiB anyway. */
+	if (madvise(p, len, MADV_NOHUGEPAGE) && errno != EINVAL)
+		fail("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
+	return p;
+}
+
+static void unmap(void *p, size_t len)
+{
+	if (munmap(p, len))
+		fail("munmap: %s", strerror(errno));
+}
+
+static void dontneed(void *p, size_t len)
+{
+	if (madvise(p, len, MADV_DONTNEED))
+		fail("madvise(MADV_DONTNEED): %s", strerror(errno));
+}
+
+/* A source buffer of n pages holding the pattern, already faulted in. */
+static char *pattern_buffer(size_t n, uint64_t seed)
+{
+	char *p = map_area(n * ps);
+
+	fill_pattern(p, 0, n, seed);
+	return p;
+}
+
+static void pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		fail("sched_setaffinity(cpu %d): %s", cpu, strerror(errno));
+}
+
+static void find_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		fail("sched_getaffinity: %s", strerror(errno));
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &set))
+			continue;
+		if (cpu_a < 0)
+			cpu_a = c;
+		else if (cpu_b < 0)
+			cpu_b = c;
+	}
+	if (cpu_a < 0)
+		fail("no CPU in the affinity mask");
+}
+
+static pthread_t start_thread(void *(*fn)(void *), void *arg,
+			      const char *name)
+{
+	pthread_t t;
+	int err = pthread_create(&t, NULL, fn, arg);
+
+	if (err)
+		fail("pthread_create: %s", strerror(err));
+	pthread_setname_np(t, name);
+	return t;
+}
+
+static void join_thread(pthread_t t)
+{
+	int err = pthread_join(t, NULL);
+
+	if (err)
+		fail("pthread_join: %s", strerror(err));
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of n sorted samples, in microseconds. */
+static double pct_us(const int64_t *sorted, size_t n, double p)
+{
+	size_t rank = (size_t)((p / 100.0) * (double)n + 0.999999);
+
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return (double)sorted[rank - 1] / 1000.0;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ---- userfaultfd ----------------------------------------------------- */
+
+static int uffd_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	uint64_t need = 1ULL << _UFFDIO_REGISTER | 1ULL << _UFFDIO_UNREGISTER |
+			1ULL << _UFFDIO_API;
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+
+	if (fd < 0)
+		fail("userfaultfd(O_CLOEXEC): %s%s", strerror(errno),
+		     errno == EPERM ? " (not root, and vm.unprivileged_userfaultfd=0?)" : "");
+	if (ioctl(fd, UFFDIO_API, &api))
+		fail("UFFDIO_API: %s", strerror(errno));
+	if (api.api != UFFD_API || (api.ioctls & need) != need)
+		fail("UFFDIO_API: api %#llx ioctls %#llx",
+		     (unsigned long long)api.api,
+		     (unsigned long long)api.ioctls);
+	return fd;
+}
+
+static void uffd_register(int fd, void *p, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)p, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	uint64_t need = 1ULL << _UFFDIO_COPY | 1ULL << _UFFDIO_ZEROPAGE |
+			1ULL << _UFFDIO_WAKE;
+
+	if (ioctl(fd, UFFDIO_REGISTER, &reg))
+		fail("UFFDIO_REGISTER: %s", strerror(errno));
+	if ((reg.ioctls & need) != need)
+		fail("UFFDIO_REGISTER: range ioctls %#llx lack COPY/ZEROPAGE/WAKE",
+		     (unsigned long long)reg.ioctls);
+}
+
+static void uffd_unregister(int fd, void *p, size_t len)
+{
+	struct uffdio_range r = { .start = (uintptr_t)p, .len = len };
+
+	if (ioctl(fd, UFFDIO_UNREGISTER, &r))
+		fail("UFFDIO_UNREGISTER: %s", strerror(errno));
+}
+
+static void uffd_wake(int fd, uintptr_t start, size_t len)
+{
+	struct uffdio_range r = { .start = start, .len = len };
+
+	if (ioctl(fd, UFFDIO_WAKE, &r))
+		fail("UFFDIO_WAKE: %s", strerror(errno));
+}
+
+/*
+ * UFFDIO_COPY (zero: UFFDIO_ZEROPAGE) of len bytes, going on after a
+ * partial EAGAIN.  0 on success, -errno on failure (EEXIST included).
+ */
+static int uffd_fill(int fd, uintptr_t dst, uintptr_t src, size_t len,
+		     int zero)
+{
+	int again = 0;
+
+	while (len) {
+		int64_t done;
+		int r;
+
+		if (zero) {
+			struct uffdio_zeropage z = {
+				.range = { .start = dst, .len = len },
+			};
+
+			r = ioctl(fd, UFFDIO_ZEROPAGE, &z);
+			done = z.zeropage;
+		} else {
+			struct uffdio_copy c = {
+				.dst = dst, .src = src, .len = len,
+			};
+
+			r = ioctl(fd, UFFDIO_COPY, &c);
+			done = c.copy;
+		}
+		if (r == 0) {
+			if (done != (int64_t)len)
+				fail("%s: returned 0 but did %" PRId64 " of %zu bytes",
+				     zero ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY",
+				     done, len);
+			return 0;
+		}
+		if (errno != EAGAIN)
+			return -errno;
+		if (done > 0 && (size_t)done <= len && done % (int64_t)ps == 0) {
+			dst += done;
+			src += done;
+			len -= done;
+		} else if (++again > 1000) {
+			return -EAGAIN;
+		}
+	}
+	return 0;
+}
+
+/* ---- the fault handler ----------------------------------------------- */
+
+/*
+ * A registered area: npages data pages, served with UFFDIO_COPY from src,
+ * followed by nsent sentinel pages.  A handler thread that reads a fault on
+ * a sentinel page serves it with UFFDIO_ZEROPAGE and exits, so handlers
+ * that block in read() are stopped by touching one sentinel page per
+ * handler, one after the other.
+ */
+struct served {
+	int uffd;
+	char *area;
+	size_t npages, nsent;
+	const char *src;
+	int cpu;			/* handler CPU, -1: any */
+	atomic_ulong copies, eexist, zeros;
+};
+
+static void *handler_main(void *arg)
+{
+	struct served *s = arg;
+	uintptr_t base = (uintptr_t)s->area;
+	uintptr_t end = base + (s->npages + s->nsent) * ps;
+
+	pin_self(s->cpu);
+	for (;;) {
+		struct uffd_msg msg;
+		ssize_t n = read(s->uffd, &msg, sizeof(msg));
+		uintptr_t addr;
+		size_t idx;
+		int r;
+
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			fail("read(userfaultfd): %s", strerror(errno));
+		if (n != sizeof(msg))
+			fail("read(userfaultfd) returned %zd bytes", n);
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			fail("unexpected event %#x", msg.event);
+		addr = msg.arg.pagefault.address & ~(uintptr_t)(ps - 1);
+		if (addr < base || addr >= end)
+			fail("fault at %#lx outside the area %#lx-%#lx",
+			     (unsigned long)msg.arg.pagefault.address,
+			     (unsigned long)base, (unsigned long)end);
+		idx = (addr - base) / ps;
+		if (idx >= s->npages) {
+			r = uffd_fill(s->uffd, addr, 0, ps, 1);
+			if (r == -EEXIST)
+				uffd_wake(s->uffd, addr, ps);
+			else if (r)
+				fail("UFFDIO_ZEROPAGE of sentinel page: %s",
+				     strerror(-r));
+			atomic_fetch_add(&s->zeros, 1);
+			return NULL;
+		}
+		r = uffd_fill(s->uffd, addr, (uintptr_t)s->src + idx * ps,
+			      ps, 0);
+		if (r == -EEXIST) {
+			/* A second message for a page already served. */
+			uffd_wake(s->uffd, addr, ps);
+			atomic_fetch_add(&s->eexist, 1);
+		} else if (r) {
+			fail("UFFDIO_COPY of page %zu: %s", idx, strerror(-r));
+		} else {
+			atomic_fetch_add(&s->copies, 1);
+		}
+	}
+}
+
+static void served_init(struct served *s, size_t npages, size_t nsent,
+			const char *src, int cpu)
+{
+	memset(s, 0, sizeof(*s));
+	s->npages = npages;
+	s->nsent = nsent;
+	s->src = src;
+	s->cpu = cpu;
+	s->area = map_area((npages + nsent) * ps);
+	s->uffd = uffd_open();
+	uffd_register(s->uffd, s->area, (npages + nsent) * ps);
+}
+
+static void touch_sentinel(struct served *s, size_t k)
+{
+	volatile uint64_t *p =
+		(volatile uint64_t *)(s->area + (s->npages + k) * ps);
+
+	if (*p != 0)
+		fail("sentinel page %zu reads %#" PRIx64 ", expected zero", k,
+		     (uint64_t)*p);
+}
+
+/*
+ * After the handlers are gone: unregister first, so that a page the kernel
+ * failed to fill reads as zero (and fails the check) instead of hanging.
+ */
+static void served_check_fini(struct served *s, uint64_t seed,
+			      const char *what)
+{
+	size_t len = (s->npages + s->nsent) * ps;
+
+	uffd_unregister(s->uffd, s->area, len);
+	check_pattern(s->area, 0, s->npages, seed, what);
+	check_zero(s->area + s->npages * ps, s->nsent * ps, what);
+	if (atomic_load(&s->copies) != s->npages ||
+	    atomic_load(&s->zeros) != s->nsent)
+		fail("%s: %lu pages copied for %zu faults, %lu sentinels for %zu",
+		     what, atomic_load(&s->copies), s->npages,
+		     atomic_load(&s->zeros), s->nsent);
+	if (atomic_load(&s->eexist))
+		printf("# %s: %lu repeated fault messages (EEXIST)\n", what,
+		       atomic_load(&s->eexist));
+	if (close(s->uffd))
+		fail("close(userfaultfd): %s", strerror(errno));
+	unmap(s->area, len);
+}
+
+/* ---- rt: fault round trip ------------------------------------------- */
+
+struct rt_faulter {
+	struct served *s;
+	uint64_t seed;
+	int cpu;
+	int64_t *lat;			/* opt_pages samples */
+};
+
+static void *rt_faulter_main(void *arg)
+{
+	struct rt_faulter *f = arg;
+	struct served *s = f->s;
+
+	pin_self(f->cpu);
+	for (size_t i = 0; i < s->npages; i++) {
+		volatile uint64_t *p = (volatile uint64_t *)(s->area + i * ps);
+		int64_t t0, t1;
+		uint64_t v;
+
+		t0 = now_ns();
+		v = *p;
+		t1 = now_ns();
+		if (v != tag(i, f->seed))
+			fail("rt: page %zu reads %#" PRIx64 " after its fault",
+			     i, v);
+		if (i >= RT_WARMUP)
+			f->lat[i - RT_WARMUP] = t1 - t0;
+	}
+	touch_sentinel(s, 0);
+	return NULL;
+}
+
+static void rt_run(int fcpu, int hcpu, int64_t *lat, uint64_t seed)
+{
+	size_t n = opt_pages + RT_WARMUP;
+	char *src = pattern_buffer(n, seed);
+	struct rt_faulter f = { .seed = seed, .cpu = fcpu, .lat = lat };
+	struct served s;
+	pthread_t h, t;
+
+	served_init(&s, n, 1, src, hcpu);
+	f.s = &s;
+	h = start_thread(handler_main, &s, "uffd-handler");
+	t = start_thread(rt_faulter_main, &f, "uffd-fault");
+	join_thread(t);
+	join_thread(h);
+	served_check_fini(&s, seed, "rt");
+	unmap(src, n * ps);
+}
+
+static void bench_rt(void)
+{
+	static const char *const name[2] = { "same", "cross" };
+	size_t total = opt_pages * opt_reps;
+	int64_t *lat = calloc(total, sizeof(*lat));
+
+	if (!lat)
+		fail("out of memory");
+	for (int mode = 0; mode < 2; mode++) {
+		int hcpu = mode ? cpu_b : cpu_a;
+		char key[64];
+
+		if (hcpu < 0) {
+			printf("# rt: only one CPU: no cross-CPU figures\n");
+			continue;
+		}
+		for (int r = 0; r < opt_reps; r++)
+			rt_run(cpu_a, hcpu, lat + r * opt_pages,
+			       0x7274000 + mode * 100 + r);
+		qsort(lat, total, sizeof(*lat), cmp_i64);
+		printf("# rt %s: faulter on CPU %d, handler on CPU %d, %zu faults: min %.3f max %.3f us\n",
+		       name[mode], cpu_a, hcpu, total, lat[0] / 1000.0,
+		       lat[total - 1] / 1000.0);
+		snprintf(key, sizeof(key), "rt_%s_p50", name[mode]);
+		bench(key, pct_us(lat, total, 50), "us");
+		snprintf(key, sizeof(key), "rt_%s_p99", name[mode]);
+		bench(key, pct_us(lat, total, 99), "us");
+	}
+	free(lat);
+}
+
+/* ---- mf: many faulters ----------------------------------------------- */
+
+struct mf_faulter {
+	struct served *s;
+	pthread_barrier_t *go;
+	size_t first, count;
+	uint64_t seed;
+	int64_t t0, t1;
+};
+
+static void *mf_faulter_main(void *arg)
+{
+	struct mf_faulter *f = arg;
+	char *area = f->s->area;
+
+	pthread_barrier_wait(f->go);
+	f->t0 = now_ns();
+	for (size_t i = f->first; i < f->first + f->count; i++) {
+		uint64_t v = *(volatile uint64_t *)(area + i * ps);
+
+		if (v != tag(i, f->seed))
+			fail("mf: page %zu reads %#" PRIx64 " after its fault",
+			     i, v);
+	}
+	f->t1 = now_ns();
+	return NULL;
+}
+
+/* One run with nf faulters and nh handlers: faults per second. */
+static double mf_run(int nf, int nh, const char *src, uint64_t seed)
+{
+	size_t n = opt_mf_pages;
+	struct mf_faulter *f = calloc(nf, sizeof(*f));
+	pthread_t *ft = calloc(nf, sizeof(*ft));
+	pthread_t *ht = calloc(nh, sizeof(*ht));
+	pthread_barrier_t go;
+	int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+	struct served s;
+	char what[32];
+
+	if (!f || !ft || !ht)
+		fail("out of memory");
+	served_init(&s, n, nh, src, -1);
+	for (int i = 0; i < nh; i++)
+		ht[i] = start_thread(handler_main, &s, "uffd-handler");
+	pthread_barrier_init(&go, NULL, nf + 1);
+	for (int i = 0; i < nf; i++) {
+		f[i].s = &s;
+		f[i].go = &go;
+		f[i].seed = seed;
+		f[i].first = n / nf * i;
+		f[i].count = i == nf - 1 ? n - f[i].first : n / nf;
+		ft[i] = start_thread(mf_faulter_main, &f[i], "uffd-fault");
+	}
+	pthread_barrier_wait(&go);
+	for (int i = 0; i < nf; i++) {
+		join_thread(ft[i]);
+		if (f[i].t0 < t0)
+			t0 = f[i].t0;
+		if (f[i].t1 > t1)
+			t1 = f[i].t1;
+	}
+	for (int i = 0; i < nh; i++)
+		touch_sentinel(&s, i);
+	for (int i = 0; i < nh; i++)
+		join_thread(ht[i]);
+	pthread_barrier_destroy(&go);
+	snprintf(what, sizeof(what), "mf f%d h%d", nf, nh);
+	served_check_fini(&s, seed, what);
+	free(f);
+	free(ft);
+	free(ht);
+	if (t1 <= t0)
+		fail("mf: no time elapsed");
+	return (double)n * 1e9 / (double)(t1 - t0);
+}
+
+static void bench_mf(void)
+{
+	uint64_t seed = 0x6d66;
+	char *src = pattern_buffer(opt_mf_pages, seed);
+	double *rate = calloc(opt_reps, sizeof(*rate));
+
+	if (!rate)
+		fail("out of memory");
+	printf("# mf: %zu faults per run, F faulters, 1 or F handlers\n",
+	       opt_mf_pages);
+	for (int many = 0; many < 2; many++) {
+		for (int nf = 1; nf <= opt_max_threads; nf *= 2) {
+			char key[64];
+
+			for (int r = 0; r < opt_reps; r++)
+				rate[r] = mf_run(nf, many ? nf : 1, src, seed);
+			snprintf(key, sizeof(key), "mf_h%s_f%d",
+				 many ? "n" : "1", nf);
+			bench(key, median(rate, opt_reps), "faults/s");
+		}
+	}
+	free(rate);
+	unmap(src, opt_mf_pages * ps);
+}
+
+/* ---- fill: UFFDIO_COPY / UFFDIO_ZEROPAGE without faults -------------- */
+
+static void bench_fill(void)
+{
+	static const size_t chunk[] = { 4096, 64 * 1024, 2 * MiB };
+	static const char *const key[] = {
+		"fill_copy_4k", "fill_copy_64k", "fill_copy_2m"
+	};
+	/* Whole 2 MiB calls. */
+	size_t len = (opt_fill_mib * MiB + 2 * MiB - 1) / (2 * MiB) * (2 * MiB);
+	size_t zlen = (opt_zero_mib * MiB + 2 * MiB - 1) / (2 * MiB) * (2 * MiB);
+	uint64_t seed = 0x66696c6c;
+	char *src = pattern_buffer(len / ps, seed);
+	char *dst = map_area(len), *z;
+	double *rate = calloc(opt_reps, sizeof(*rate));
+	int fd = uffd_open();
+
+	if (!rate)
+		fail("out of memory");
+	printf("# fill: UFFDIO_COPY of %zu MiB, UFFDIO_ZEROPAGE of %zu MiB (GB = 1e9 bytes)\n",
+	       len / MiB, zlen / MiB);
+	for (size_t c = 0; c < sizeof(chunk) / sizeof(chunk[0]); c++) {
+		for (int r = 0; r < opt_reps; r++) {
+			int64_t t0, t1;
+
+			uffd_register(fd, dst, len);
+			t0 = now_ns();
+			for (size_t off = 0; off < len; off += chunk[c]) {
+				int e = uffd_fill(fd, (uintptr_t)dst + off,
+						  (uintptr_t)src + off,
+						  chunk[c], 0);
+
+				if (e)
+					fail("%s: UFFDIO_COPY at offset %zu: %s",
+					     key[c], off, strerror(-e));
+			}
+			t1 = now_ns();
+			uffd_unregister(fd, dst, len);
+			check_pattern(dst, 0, len / ps, seed, key[c]);
+			dontneed(dst, len);
+			rate[r] = (double)len / (double)(t1 - t0);
+		}
+		bench(key[c], median(rate, opt_reps), "GB/s");
+	}
+	unmap(dst, len);
+	unmap(src, len);
+
+	z = map_area(zlen);
+	for (int r = 0; r < opt_reps; r++) {
+		int64_t t0, t1;
+
+		uffd_register(fd, z, zlen);
+		t0 = now_ns();
+		for (size_t off = 0; off < zlen; off += 2 * MiB) {
+			int e = uffd_fill(fd, (uintptr_t)z + off, 0, 2 * MiB, 1);
+
+			if (e)
+				fail("fill_zero: UFFDIO_ZEROPAGE at offset %zu: %s",
+				     off, strerror(-e));
+		}
+		t1 = now_ns();
+		uffd_unregister(fd, z, zlen);
+		check_zero(z, zlen, "fill_zero");
+		dontneed(z, zlen);
+		rate[r] = (double)zlen / (double)(t1 - t0);
+	}
+	bench("fill_zero", median(rate, opt_reps), "GB/s");
+	unmap(z, zlen);
+	if (close(fd))
+		fail("close(userfaultfd): %s", strerror(errno));
+	free(rate);
+}
+
+/* ---- base: no userfaultfd -------------------------------------------- */
+
+struct base_job {
+	int64_t *lat;
+	size_t n;			/* samples per run */
+	int which;			/* 0: anonymous, 1: SIGSEGV */
+	uint64_t seed;
+};
+
+/* State of the SIGSEGV pager (one run at a time). */
+static char *segv_area;
+static const char *segv_src;
+static size_t segv_npages;
+static volatile size_t segv_count;
+
+static void segv_handler(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t addr = (uintptr_t)si->si_addr & ~(uintptr_t)(ps - 1);
+	uintptr_t base = (uintptr_t)segv_area;
+	static const char msg[] = "uffd-bench: FAIL: base: mprotect in SIGSEGV handler\n";
+
+	(void)uc;
+	if (addr < base || addr >= base + segv_npages * ps) {
+		/* Not ours: die of it as if we had no handler. */
+		signal(sig, SIG_DFL);
+		return;
+	}
+	if (mprotect((void *)addr, ps, PROT_READ | PROT_WRITE)) {
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(1);
+		_exit(1);
+	}
+	memcpy((void *)addr, segv_src + (addr - base), ps);
+	segv_count++;
+}
+
+static void base_anon(int64_t *lat, size_t n, uint64_t seed)
+{
+	char *p = map_area(n * ps);
+	size_t words = ps / sizeof(uint64_t);
+
+	for (size_t i = 0; i < n; i++) {
+		volatile uint64_t *q = (volatile uint64_t *)(p + i * ps);
+		int64_t t0, t1;
+
+		t0 = now_ns();
+		*q = tag(i, seed);
+		t1 = now_ns();
+		lat[i] = t1 - t0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const uint64_t *q = (const uint64_t *)(p + i * ps);
+
+		if (q[0] != tag(i, seed))
+			fail("base_anon: page %zu word 0 is %#" PRIx64, i, q[0]);
+		for (size_t w = 1; w < words; w++)
+			if (q[w])
+				fail("base_anon: page %zu word %zu is %#" PRIx64
+				     ", expected zero", i, w, q[w]);
+	}
+	unmap(p, n * ps);
+}
+
+static void base_sigsegv(int64_t *lat, size_t n, uint64_t seed)
+{
+	struct sigaction sa, old;
+	char *src = pattern_buffer(n, seed);
+	char *p = map_area(n * ps);
+
+	if (mprotect(p, n * ps, PROT_NONE))
+		fail("mprotect(PROT_NONE): %s", strerror(errno));
+	segv_area = p;
+	segv_src = src;
+	segv_npages = n;
+	segv_count = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = segv_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, &old))
+		fail("sigaction: %s", strerror(errno));
+	for (size_t i = 0; i < n; i++) {
+		volatile uint64_t *q = (volatile uint64_t *)(p + i * ps);
+		int64_t t0, t1;
+		uint64_t v;
+
+		t0 = now_ns();
+		v = *q;
+		t1 = now_ns();
+		if (v != tag(i, seed))
+			fail("base_sigsegv: page %zu reads %#" PRIx64, i, v);
+		lat[i] = t1 - t0;
+	}
+	if (sigaction(SIGSEGV, &old, NULL))
+		fail("sigaction: %s", strerror(errno));
+	if (segv_count != n)
+		fail("base_sigsegv: %zu signals for %zu pages", segv_count, n);
+	check_pattern(p, 0, n, seed, "base_sigsegv");
+	segv_area = NULL;
+	unmap(p, n * ps);
+	unmap(src, n * ps);
+}
+
+static void *base_main(void *arg)
+{
+	struct base_job *j = arg;
+
+	pin_self(cpu_a);
+	for (int r = 0; r < opt_reps; r++) {
+		if (j->which)
+			base_sigsegv(j->lat + r * j->n, j->n, j->seed + r);
+		else
+			base_anon(j->lat + r * j->n, j->n, j->seed + r);
+	}
+	return NULL;
+}
+
+static void bench_base(void)
+{
+	static const char *const key[2] = {
+		"base_anon_fault", "base_sigsegv_fault"
+	};
+	size_t total = opt_pages * opt_reps;
+	struct base_job j = { .n = opt_pages };
+
+	j.lat = calloc(total, sizeof(*j.lat));
+	if (!j.lat)
+		fail("out of memory");
+	for (int which = 0; which < 2; which++) {
+		char k[64];
+
+		j.which = which;
+		j.seed = 0x62617365 + which * 1000;
+		/* In a thread of its own, so that only it is pinned. */
+		join_thread(start_thread(base_main, &j, "uffd-fault"));
+		qsort(j.lat, total, sizeof(*j.lat), cmp_i64);
+		bench(key[which], pct_us(j.lat, total, 50), "us");
+		snprintf(k, sizeof(k), "%s_p99", key[which]);
+		bench(k, pct_us(j.lat, total, 99), "us");
+	}
+	free(j.lat);
+}
+
+/* ---- main ------------------------------------------------------------ */
+
+static void watchdog(int sig)
+{
+	static const char msg[] = "uffd-bench: FAIL: watchdog: still running, a hang?\n";
+
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(3);
+	_exit(3);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: uffd-bench [options] [rt|mf|fill|base|all]...  (default: all)\n"
+		"  -n N   rt, base: faults per run (default %zu)\n"
+		"  -m N   mf: faults per run, split over the faulters (default %zu)\n"
+		"  -t N   mf: up to N faulting threads, powers of 2 (default %d)\n"
+		"  -f MiB fill: UFFDIO_COPY area (default %zu)\n"
+		"  -z MiB fill: UFFDIO_ZEROPAGE area (default %zu)\n"
+		"  -r N   runs of each benchmark; latencies are pooled, rates\n"
+		"         are the median of the runs (default %d)\n"
+		"  -w S   watchdog: fail after S seconds, 0 for none (default %u)\n"
+		"Output: one \"BENCH <key> <value> <unit>\" line per figure.\n",
+		opt_pages, opt_mf_pages, opt_max_threads, opt_fill_mib,
+		opt_zero_mib, opt_reps, opt_watchdog);
+}
+
+static size_t number(const char *s, size_t min)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > (1ULL << 30)) {
+		fprintf(stderr, "uffd-bench: bad number '%s'\n", s);
+		usage(stderr);
+		exit(2);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	enum { RT = 1, MF = 2, FILL = 4, BASE = 8, ALL = 15 };
+	int what = 0, c;
+	int64_t t0, t;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((c = getopt(argc, argv, "n:m:t:f:z:r:w:h")) != -1) {
+		switch (c) {
+		case 'n': opt_pages = number(optarg, 1); break;
+		case 'm': opt_mf_pages = number(optarg, 1); break;
+		case 't': opt_max_threads = number(optarg, 1); break;
+		case 'f': opt_fill_mib = number(optarg, 1); break;
+		case 'z': opt_zero_mib = number(optarg, 1); break;
+		case 'r': opt_reps = number(optarg, 1); break;
+		case 'w': opt_watchdog = number(optarg, 0); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	for (int i = optind; i < argc; i++) {
+		if (!strcmp(argv[i], "rt"))
+			what |= RT;
+		else if (!strcmp(argv[i], "mf"))
+			what |= MF;
+		else if (!strcmp(argv[i], "fill"))
+			what |= FILL;
+		else if (!strcmp(argv[i], "base"))
+			what |= BASE;
+		else if (!strcmp(argv[i], "all"))
+			what |= ALL;
+		else {
+			fprintf(stderr, "uffd-bench: unknown benchmark '%s'\n",
+				argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!what)
+		what = ALL;
+	if ((size_t)opt_max_threads > opt_mf_pages)
+		opt_max_threads = opt_mf_pages;
+
+	ps = sysconf(_SC_PAGESIZE);
+	find_cpus();
+	signal(SIGALRM, watchdog);
+	alarm(opt_watchdog);
+	printf("# uffd-bench: page %zu bytes, %ld CPUs online, CPUs used: %d",
+	       ps, sysconf(_SC_NPROCESSORS_ONLN), cpu_a);
+	if (cpu_b >= 0)
+		printf(" and %d", cpu_b);
+	printf("; -n %zu -m %zu -t %d -f %zu -z %zu -r %d\n",
+	       opt_pages, opt_mf_pages, opt_max_threads, opt_fill_mib,
+	       opt_zero_mib, opt_reps);
+
+	t0 = t = now_ns();
+#define STEP(bit, fn, name)						\
+	do {								\
+		if (what & (bit)) {					\
+			fn();						\
+			printf("# %s: %.2f s\n", name,			\
+			       (now_ns() - t) / 1e9);			\
+			t = now_ns();					\
+		}							\
+	} while (0)
+	STEP(RT, bench_rt, "rt");
+	STEP(MF, bench_mf, "mf");
+	STEP(FILL, bench_fill, "fill");
+	STEP(BASE, bench_base, "base");
+	printf("# uffd-bench: all checks passed, %.2f s\n",
+	       (now_ns() - t0) / 1e9);
+	return 0;
+}

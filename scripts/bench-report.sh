@@ -1,0 +1,176 @@
+#!/bin/sh
+# Summarise benchmark runs: from the guest console logs LOGDIR/upstream-N.log
+# and LOGDIR/ours-N.log, take every "BENCH <key> <value> <unit>" line (each
+# log is one repetition) and write OUTDIR/results.md, a table of medians per
+# key, and OUTDIR/faults-vs-threads.png, the mf_* figures (gnuplot).
+# Spread = (max - min) / median of one kernel's repetitions, in percent.
+# Usage: bench-report.sh LOGDIR OUTDIR
+set -eu
+[ $# -eq 2 ] || { echo "usage: $0 LOGDIR OUTDIR" >&2; exit 2; }
+logs=$1
+out=$2
+[ -d "$logs" ] || { echo "error: no log directory: $logs" >&2; exit 1; }
+mkdir -p "$out"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+
+# Records "kernel key value unit"; notes about odd logs in warn.
+: >"$tmp/rec"
+: >"$tmp/warn"
+nup=0
+nours=0
+for f in "$logs"/upstream-*.log "$logs"/ours-*.log; do
+	[ -f "$f" ] || continue
+	name=$(basename "$f" .log)
+	kernel=${name%-*}
+	case $kernel in
+	upstream) nup=$((nup + 1)) ;;
+	ours) nours=$((nours + 1)) ;;
+	esac
+	tr -d '\r' <"$f" | awk -v k="$kernel" -v f="$name.log" \
+		-v rec="$tmp/rec" -v warn="$tmp/warn" '
+	/^(# )*not ok [0-9]+ / { print f ": " $0 >>warn }
+	/^# guest: plan complete/ { done = 1 }
+	/BENCH / {
+		s = substr($0, index($0, "BENCH ") + 6)
+		n = split(s, a, " ")
+		if (n == 3 && a[1] ~ /^[a-z0-9_]+$/ &&
+		    a[2] ~ /^-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$/)
+			print k, a[1], a[2], a[3] >>rec
+		else
+			print f ": malformed: " $0 >>warn
+	}
+	END { if (!done) print f ": the guest did not complete its plan" >>warn }'
+done
+[ $((nup + nours)) -gt 0 ] ||
+	{ echo "error: no upstream-N.log or ours-N.log in $logs" >&2; exit 1; }
+[ -s "$tmp/rec" ] || { echo "error: no BENCH lines in $logs" >&2; exit 1; }
+
+awk -v nup="$nup" -v nours="$nours" -v dat="$tmp/mf.dat" \
+	-v warn="$tmp/warn" -v logs="$logs" '
+function fmt(v, a) {
+	a = v < 0 ? -v : v
+	if (a >= 1000) return sprintf("%.0f", v)
+	if (a >= 10) return sprintf("%.2f", v)
+	return sprintf("%.3f", v)
+}
+# Sorts the values of (kernel, key) and sets med, lo, hi; returns the count.
+function stats(kk, n, i, j, t, v) {
+	n = cnt[kk]
+	for (i = 1; i <= n; i++) v[i] = val[kk, i] + 0
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+			t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+		}
+	if (n) {
+		lo = v[1]; hi = v[n]
+		med = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
+	return n
+}
+function spread() {
+	return med != 0 ? sprintf("%.1f%%", (hi - lo) / (med < 0 ? -med : med) * 100) : "-"
+}
+{
+	kk = $1 SUBSEP $2
+	val[kk, ++cnt[kk]] = $3
+	if (!($2 in unit)) { unit[$2] = $4; order[++nkeys] = $2 }
+	else if (unit[$2] != $4) print "key " $2 ": unit " $4 " here, " unit[$2] " before" >>warn
+}
+END {
+	printf "# userfaultfd benchmarks: upstream vs ours\n\n"
+	printf "From `%s`: %d upstream and %d ours console logs (a repetition each).\n", logs, nup, nours
+	printf "Median of the repetitions; spread = (max - min) / median; "
+	printf "ratio = ours median / upstream median. \"Verdict\" says whether ours is better or worse by the medians, "
+	printf "and \"overlap\" when the two kernels'\'' min-max ranges overlap (the difference is within the noise).\n\n"
+	printf "| key | unit | better when | upstream median | upstream spread | ours median | ours spread | ours/upstream | verdict | repetitions (upstream/ours) |\n"
+	printf "|---|---|---|---:|---:|---:|---:|---:|---|---|\n"
+	for (i = 1; i <= nkeys; i++) {
+		key = order[i]; u = unit[key]
+		if (u ~ /\/s$/) dir = "higher"
+		else if (u ~ /^(ns|us|ms|s)$/) dir = "lower"
+		else dir = "?"
+		nu = stats("upstream" SUBSEP key)
+		if (nu) { um = med; ulo = lo; uhi = hi; us = spread(); ums = fmt(um) }
+		else { ums = "-"; us = "-" }
+		no = stats("ours" SUBSEP key)
+		if (no) { om = med; olo = lo; ohi = hi; os = spread(); oms = fmt(om) }
+		else { oms = "-"; os = "-" }
+		ratio = "-"; verdict = "-"
+		if (nu && no && um != 0) {
+			r = om / um
+			ratio = sprintf("%.3f", r)
+			if (dir != "?") {
+				if (r == 1) verdict = "same"
+				else if ((r < 1) == (dir == "lower")) verdict = "better"
+				else verdict = "worse"
+				if ((olo > ulo ? olo : ulo) <= (ohi < uhi ? ohi : uhi))
+					verdict = verdict ", overlap"
+			}
+		}
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d/%d |\n",
+			key, u, dir, ums, us, oms, os, ratio, verdict, nu, no
+		if (key ~ /^mf_h[1n]_f[0-9]+$/) {
+			f = substr(key, 8) + 0; h = substr(key, 5, 1)
+			if (!(f in isf)) { isf[f] = 1; fs[++nf] = f }
+			if (nu) mf["upstream", h, f] = um
+			if (no) mf["ours", h, f] = om
+		}
+	}
+	# The mf medians for the plot, by number of faulting threads.
+	for (i = 2; i <= nf; i++)
+		for (j = i; j > 1 && fs[j - 1] > fs[j]; j--) {
+			t = fs[j]; fs[j] = fs[j - 1]; fs[j - 1] = t
+		}
+	for (i = 1; i <= nf; i++) {
+		line = fs[i]
+		split("upstream 1 upstream n ours 1 ours n", c, " ")
+		for (j = 1; j <= 8; j += 2) {
+			kk = c[j] SUBSEP c[j + 1] SUBSEP fs[i]
+			line = line " " (kk in mf ? mf[kk] : "?")
+		}
+		print line >dat
+	}
+}' "$tmp/rec" >"$tmp/results.md"
+
+[ -s "$tmp/mf.dat" ] &&
+	printf '\n![aggregate faults/s against faulting threads](faults-vs-threads.png)\n' \
+		>>"$tmp/results.md"
+if [ -s "$tmp/warn" ]; then
+	{
+		printf '\n## Warnings\n\n'
+		sed 's/^/- /' "$tmp/warn"
+	} >>"$tmp/results.md"
+	sed 's/^/warning: /' "$tmp/warn" >&2
+fi
+mv "$tmp/results.md" "$out/results.md"
+echo "wrote $out/results.md"
+
+if [ ! -s "$tmp/mf.dat" ]; then
+	echo "no mf_* figures: no plot" >&2
+	exit 0
+fi
+command -v gnuplot >/dev/null ||
+	{ echo "error: gnuplot is missing (apt-get install gnuplot-nox)" >&2; exit 1; }
+term=png
+gnuplot -e 'set terminal' 2>&1 | grep -qw pngcairo && term=pngcairo
+(cd "$tmp" && gnuplot) <<EOF
+set terminal $term size 900,560
+set output 'plot.png'
+set title 'userfaultfd: aggregate faults/s against faulting threads (medians)'
+set xlabel 'faulting threads'
+set ylabel 'faults/s'
+set logscale x 2
+set offsets graph 0.04, graph 0.04, 0, 0
+set yrange [0:*]
+set grid
+set key outside right top
+set datafile missing '?'
+plot 'mf.dat' using 1:2 with linespoints lw 2 pt 7 lc rgb '#1f77b4' title 'upstream, 1 handler', \
+     '' using 1:3 with linespoints lw 2 pt 5 lc rgb '#17becf' title 'upstream, N handlers', \
+     '' using 1:4 with linespoints lw 2 pt 7 lc rgb '#d62728' title 'ours, 1 handler', \
+     '' using 1:5 with linespoints lw 2 pt 5 lc rgb '#ff7f0e' title 'ours, N handlers'
+EOF
+mv "$tmp/plot.png" "$out/faults-vs-threads.png"
+echo "wrote $out/faults-vs-threads.png"
