@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 tree=$top/build/linux
 [ -z "$(git -C "$tree" status --porcelain --untracked-files=no)" ] ||
 	die "build/linux has uncommitted changes"
-head=$(git -C "$tree" rev-parse HEAD)
+head=$(git -C "$tree" symbolic-ref -q --short HEAD || git -C "$tree" rev-parse HEAD)
 trap 'git -C "$tree" checkout -q "$head"' EXIT
 mkdir -p "$top/build/plans"
 cp "$top/tests/plans/smoke.plan" "$top/build/plans/bisect.plan"
