@@ -12,6 +12,9 @@ obj=$top/build/obj-$kind
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.ccache}"
 # Hits across clones: paths below the project are hashed relative to it.
 export CCACHE_BASEDIR="$top"
+# ...and with -g, the working directory would otherwise enter the hash (it
+# only names the compile directory in the debug info of a test kernel).
+export CCACHE_NOHASHDIR=1
 export KBUILD_BUILD_USER=uffd KBUILD_BUILD_HOST=build
 start=$(date +%s)
 make -C "$tree" O="$obj" CC="ccache gcc" -j"$(nproc)" bzImage
