@@ -19,7 +19,7 @@ function flush() {
 	cur = ""
 }
 /^\[ *[0-9]+\.[0-9]+\]/ {
-	if ($0 ~ /WARNING:|BUG:|Oops|KASAN:|DEBUG_LOCKS_WARN_ON|sleeping function called from invalid context|soft lockup|hung task|blocked for more than|Kernel panic|INFO: task|INFO: possible|INFO: lockdep|general protection fault|UBSAN:/) {
+	if ($0 ~ /WARNING:|BUG:|Oops|KASAN:|DEBUG_LOCKS_WARN_ON|sleeping function called from invalid context|soft lockup|hung task|blocked for more than|Kernel panic|INFO: task|INFO: possible|INFO: lockdep|general protection fault|UBSAN:|ACPI Error/) {
 		reports++; report[reports] = $0
 	}
 	next

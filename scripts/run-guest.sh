@@ -1,5 +1,6 @@
 #!/bin/sh
-# Boot build/bzImage with a plan's initramfs under QEMU (TCG, 2 CPUs).
+# Boot build/bzImage with a plan's initramfs under QEMU (TCG, 2 CPUs, q35:
+# see README, "The guest", for why not the default pc machine).
 # The serial console is shown and logged to build/logs/PLAN.log.
 # Usage: run-guest.sh PLAN [shell]
 set -eu
@@ -16,7 +17,7 @@ mkdir -p "$top/build/logs"
 # Software emulation can stall a vCPU for many seconds: lockup detectors
 # get thresholds that still catch real lockups but not emulation stalls.
 append="console=ttyS0 panic=-1 loglevel=7 watchdog_thresh=60 ${GUEST_APPEND:-}"
-set -- qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 3G \
+set -- qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max -smp 2 -m 3G \
 	-nographic -no-reboot -kernel "$top/build/bzImage" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 if [ "$mode" = shell ]; then
