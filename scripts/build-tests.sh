@@ -1,7 +1,9 @@
 #!/bin/sh
 # Build the guest programs of a test plan, static, against build/headers.
 # Plan lines: name | sources (repo paths; linux/... is the kernel tree) | args
-# A single .sh source is a guest shell script, installed as it is.
+# A single .sh source is a guest shell script, installed as it is; a name
+# ending in _32 is built as an i386 program (the guest runs it through
+# IA32_EMULATION), as the kernel's selftests name theirs.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
@@ -25,8 +27,10 @@ grep -vE '^[[:space:]]*(#|$)' "$plan" | while IFS='|' read -r name srcs args; do
 		install -m 755 $files "$out/$name"
 		continue ;;
 	esac
+	abi=
+	case "$name" in *_32) abi=-m32 ;; esac
 	echo "  CC      $name"
-	gcc -static -O2 -g -Wall \
+	gcc $abi -static -O2 -g -Wall \
 		-I "$top/build/headers/include" \
 		-I "$top/build/linux/tools/testing/selftests" \
 		-I "$top/build/linux/tools/include" \
