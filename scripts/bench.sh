@@ -14,8 +14,18 @@ reps=${BENCH_REPS:-5}
 out=$top/build/bench
 cd "$top"
 
+# True when build/obj-KIND is configured and no fragment in config/ is
+# newer (the Makefile's rule for build/obj-%/.config does the same).
+configured() {
+	[ -f "build/obj-$1/.config" ] || return 1
+	for f in config/*.config; do
+		[ "$f" -nt "build/obj-$1/.config" ] && return 1
+	done
+	return 0
+}
+
 echo "== build: ours (guest)"
-[ -f build/obj-guest/.config ] || "$S/configure.sh" guest
+configured guest || "$S/configure.sh" guest
 "$S/build-kernel.sh" guest >build/logs/bench-build-ours.log 2>&1 ||
 	{ tail -20 build/logs/bench-build-ours.log; die "building our kernel"; }
 
@@ -23,7 +33,7 @@ echo "== build: upstream 6.1 (pristine tree + CONFIG_USERFAULTFD)"
 pristine=$top/build/linux-pristine
 [ -d "$pristine" ] ||
 	git -C build/linux worktree add -q --detach "$pristine" pristine
-[ -f build/obj-upstream-guest/.config ] ||
+configured upstream-guest ||
 	KTREE=$pristine "$S/configure.sh" upstream-guest
 KTREE=$pristine "$S/build-kernel.sh" upstream-guest \
 	>build/logs/bench-build-upstream.log 2>&1 ||
