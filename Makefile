@@ -10,7 +10,7 @@ CHECK_PLANS := smoke mm uffd demo man qemu
 TREE := build/linux/.git
 
 .PHONY: all main check check-base check-bisect checkpatch deps tree export \
-	check-export check-docs bench shell clean distclean
+	check-export check-docs check-cross bench shell clean distclean
 
 all: main
 
@@ -43,6 +43,10 @@ check-docs: deps $(TREE)
 # Each patch of the series builds and boots on its own.
 check-bisect: deps build/obj-debug/.config
 	$(S)/check-bisect.sh
+
+# The series compiles for arm64 too (not part of check).
+check-cross: $(TREE)
+	$(S)/check-cross.sh
 
 build/obj-%/.config: config/*.config | $(TREE)
 	$(S)/configure.sh $*
