@@ -5,7 +5,8 @@
 # that adds CONFIG_USERFAULTFD build in build/obj-base-debug.  The console
 # log of patch N is kept as build/logs/bisect-N.log; any failed boot fails
 # the whole check, after every patch has had its turn.  BISECT_FROM=N
-# starts at patch N (the patches before it are counted as not checked).
+# starts at patch N and BISECT_TO=M stops after patch M (the patches left
+# out are counted as not checked).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
@@ -20,9 +21,11 @@ cp "$top/tests/plans/smoke.plan" "$top/build/plans/bisect.plan"
 n=0
 bad=0
 from=${BISECT_FROM:-1}
+to=${BISECT_TO:-999999}
 for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
 	n=$((n + 1))
 	[ "$n" -ge "$from" ] || { echo "== $n: skipped (BISECT_FROM=$from)"; continue; }
+	[ "$n" -le "$to" ] || { echo "== $n: skipped (BISECT_TO=$to)"; continue; }
 	echo "== $n: $(git -C "$tree" log -1 --format='%h %s' "$c")"
 	git -C "$tree" checkout -q "$c"
 	# Before the patch that adds CONFIG_USERFAULTFD, build like the base.
@@ -38,4 +41,5 @@ for c in $(git -C "$tree" rev-list --reverse base..HEAD); do
 	cp "$logs/bisect.log" "$logs/bisect-$n.log"
 done
 [ "$bad" -eq 0 ] || die "$bad of $n patches failed their boot (build/logs/bisect-N.log)"
+[ "$to" -lt "$n" ] && n=$to
 echo "patches $from to $n build and boot"
