@@ -6,7 +6,7 @@
 S := scripts
 PLANS := tests/plans
 MAIN_PLANS := smoke demo
-CHECK_PLANS := smoke mm uffd demo man qemu
+CHECK_PLANS := smoke mm uffd demo man qemu criu
 TREE := build/linux/.git
 
 .PHONY: all main check check-base check-bisect checkpatch deps tree export \

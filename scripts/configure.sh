@@ -10,7 +10,7 @@ tree=${KTREE:-$top/build/linux}
 obj=$top/build/obj-$kind
 case "${kind##*-}" in
 guest) frags="$top/config/guest.config" ;;
-debug) frags="$top/config/guest.config $top/config/debug.config" ;;
+debug) frags="$top/config/guest.config $top/config/debug.config $top/config/criu.config" ;;
 *) die "unknown configuration '$kind' (guest or debug)" ;;
 esac
 # What our series adds is asked for only where the series is applied.
@@ -24,14 +24,20 @@ make -s -C "$tree" O="$obj" tinyconfig >/dev/null
 "$tree/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" $frags >/dev/null
 make -s -C "$tree" O="$obj" olddefconfig >/dev/null
 
-bad=0
+# Each wish is checked unless a later fragment overrides it.
+set -- $frags
 for f in $frags; do
+	shift
+	later="$*"
 	grep -E '^(CONFIG_[A-Z0-9_]+=|# CONFIG_[A-Z0-9_]+ is not set)' "$f" |
 	while IFS= read -r want; do
+		sym=${want#\# }
+		sym=${sym%%[= ]*}
+		if [ -n "$later" ] && grep -qE "^(# )?$sym[= ]" $later; then
+			continue
+		fi
 		case "$want" in
 		"# "*)
-			sym=${want#\# }
-			sym=${sym%% *}
 			if grep -q "^$sym=" "$obj/.config"; then
 				echo "$sym: asked off, is on"
 			fi
@@ -39,7 +45,7 @@ for f in $frags; do
 		*)
 			if ! grep -qxF "$want" "$obj/.config"; then
 				echo "$want: did not stick (now:" \
-					"$(grep -E "^(# )?${want%%=*}[= ]" "$obj/.config" || echo absent))"
+					"$(grep -E "^(# )?$sym[= ]" "$obj/.config" || echo absent))"
 			fi
 			;;
 		esac
