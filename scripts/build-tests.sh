@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build the guest programs of a test plan, static, against build/headers.
 # Plan lines: name | sources (repo paths; linux/... is the kernel tree) | args
-# A single .sh source is a guest shell script, installed as it is; a name
+# .sh sources make a guest shell script, joined in the order given; a name
 # ending in _32 is built as an i386 program (the guest runs it through
 # IA32_EMULATION), as the kernel's selftests name theirs.
 set -eu
@@ -22,9 +22,10 @@ grep -vE '^[[:space:]]*(#|$)' "$plan" | while IFS='|' read -r name srcs args; do
 		esac
 	done
 	case "$files" in
-	*.sh)	# a guest shell script, run by busybox sh
+	*.sh)	# a guest shell script, run by busybox sh: its sources, in order
 		echo "  COPY    $name"
-		install -m 755 $files "$out/$name"
+		cat $files >"$out/$name"
+		chmod 755 "$out/$name"
 		continue ;;
 	esac
 	abi=

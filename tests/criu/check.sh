@@ -3,34 +3,13 @@
 # userfaultfd features that lazy restore needs: `criu check --feature uffd`
 # (the system call and UFFDIO_API) and `--feature uffd-noncoop` (the fork,
 # remap, remove and unmap events).  CRIU comes from the host's root at
-# /host, run in a chroot as tests/qemu/postcopy.sh does.
+# /host, run in a chroot as tests/qemu/postcopy.sh does, with the mount
+# helpers of tests/lib/hostroot.sh in front.
 # Exit status: 0 pass, 1 fail, 4 skip (no criu in the host's root).
 
-root=${HOSTROOT:-/host}
 skip() { echo "SKIP: $*"; exit 4; }
 [ -d "$root/usr" ] || skip "no host root at $root"
 [ -x "$root/usr/sbin/criu" ] || skip "no criu in $root (make deps)"
-
-mounted=
-cleanup() {
-	for m in $mounted; do
-		umount "$m" 2>/dev/null || umount -l "$m" ||
-			echo "warning: cannot unmount $m"
-	done
-	mounted=
-}
-# mnt DIR MOUNT-ARGS...: mount on $root/DIR, remembered for cleanup
-mnt() {
-	d=$root$1
-	shift
-	if ! mount "$@" "$d"; then
-		echo "FAIL: cannot mount $* on $d"
-		cleanup
-		exit 1
-	fi
-	mounted="$d $mounted"
-}
-trap 'cleanup; exit 1' INT TERM HUP
 
 mnt /proc -t proc proc
 mnt /sys -t sysfs sys

@@ -11,9 +11,9 @@
 #   --repo=DIR   the repository's path on the host (default: what the
 #                harness wrote to /etc/repo)
 # HOSTROOT (default /host) names the host's root, for trying this out
-# elsewhere.
+# elsewhere.  The mount helpers come from tests/lib/hostroot.sh, which the
+# harness puts in front of this script.
 
-root=${HOSTROOT:-/host}
 repo=$(cat /etc/repo 2>/dev/null || echo /work/main)
 case "${1:-}" in
 --repo=*) repo=${1#--repo=}; shift ;;
@@ -29,27 +29,6 @@ if [ ! -f "$root$script" ]; then
 	echo "FAIL: no $script in $root (give the repository with --repo=DIR)"
 	exit 1
 fi
-
-mounted=
-cleanup() {
-	for m in $mounted; do
-		umount "$m" 2>/dev/null || umount -l "$m" ||
-			echo "warning: cannot unmount $m"
-	done
-	mounted=
-}
-# mnt DIR MOUNT-ARGS...: mount on $root/DIR, remembered for cleanup
-mnt() {
-	d=$root$1
-	shift
-	if ! mount "$@" "$d"; then
-		echo "FAIL: cannot mount $* on $d"
-		cleanup
-		exit 1
-	fi
-	mounted="$d $mounted"
-}
-trap 'cleanup; exit 1' INT TERM HUP
 
 mnt /proc -t proc proc
 mnt /sys -t sysfs sys
