@@ -6,8 +6,10 @@ VM of pcvm.s (built here with as/ld) and a destination waiting with
 -incoming on 127.0.0.1.  Both get the postcopy-ram capability; the source
 is throttled so that precopy cannot converge (the VM rewrites every page of
 its work area on each pass), then migrate-start-postcopy hands the VM over
-and the destination's RAM fills through userfaultfd (missing faults on
-private anonymous memory, UFFDIO_COPY/UFFDIO_ZEROPAGE).
+and the destination's RAM fills through userfaultfd (missing faults,
+UFFDIO_COPY/UFFDIO_ZEROPAGE).  The guest RAM is private anonymous memory,
+or with --backend=memfd a shared memfd (memory-backend-memfd, share=on,
+as vhost-user setups have it), which the destination registers as shmem.
 
 Pass: the source reports "completed" after "postcopy-active" with
 postcopy-requests > 0; the destination VM is running and its serial output
@@ -289,6 +291,9 @@ def main():
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directory")
     ap.add_argument("--tmpdir", help="where to make the temporary directory")
+    ap.add_argument("--backend", choices=("anon", "memfd"), default="anon",
+                    help="guest RAM: private anonymous memory (QEMU's "
+                    "default) or a shared memfd")
     opts = ap.parse_args()
 
     if not os.access(opts.qemu, os.X_OK):
@@ -325,10 +330,18 @@ def main():
         log("VM image built: work area %#x + %d MiB (%d pages, stride %d); "
             "port %d" % (opts.base, opts.area >> 20, pages, stride, port))
 
-        common = [opts.qemu, "-nodefaults", "-machine", "pc",
+        machine = "pc"
+        backend = []
+        if opts.backend == "memfd":
+            machine += ",memory-backend=ram0"
+            backend = ["-object", "memory-backend-memfd,id=ram0,size=%dM,"
+                       "share=on" % opts.mem]
+        common = [opts.qemu, "-nodefaults", "-machine", machine,
                   "-accel", "tcg,tb-size=64", "-cpu", "qemu64", "-smp", "1",
                   "-m", str(opts.mem), "-display", "none", "-vga", "none",
-                  "-net", "none", "-kernel", elf]
+                  "-net", "none", "-kernel", elf] + backend
+        log("guest RAM: %s" % ("shared memfd" if opts.backend == "memfd"
+                               else "private anonymous memory"))
         for side in ("destination", "source"):
             f = files[side] = {
                 "qmp": os.path.join(tmp, side + ".qmp"),
