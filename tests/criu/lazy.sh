@@ -5,11 +5,12 @@
 # lazy-victim (tests/criu/lazy-victim.c, in the guest's /tests) fills and
 # verifies 36 MiB.  criu dump, criu lazy-pages, criu restore --lazy-pages;
 # once restored, the victim forks a child, mremaps one region and
-# MADV_DONTNEEDs another while the daemon is still filling it in.  Pass
-# only when restore and the daemon succeed, the daemon handled the fork,
-# remap and remove events and at least one demand fault, it reports every
-# page of both processes transferred, and both processes verified clean
-# to the end.
+# MADV_DONTNEEDs part of another while the daemon is still filling it in
+# (one page in 64 of its memory is a hole, so the daemon fetches it in
+# many rounds).  Pass only when restore and the daemon succeed, the
+# daemon handled the fork, remap and remove events and at least one
+# demand fault, it reports every page of both processes transferred, and
+# both processes verified clean to the end.
 #
 # Usage: lazy.sh [--page-server]
 #   --page-server  the dump serves the pages itself on 127.0.0.1 and the
