@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * uffd-bench: userfaultfd benchmarks (MISSING mode, private anonymous
- * memory, UFFDIO_API features 0).
+ * memory, and shmem and hugetlbfs for fillf; UFFDIO_API features 0).
  *
- *   uffd-bench [options] [rt|mf|fill|base|all]...
+ *   uffd-bench [options] [rt|mf|fill|fillf|base|all]...
  *
  *   rt    fault round trip: one thread reads N pages of a registered area,
  *         one at a time; one handler thread serves each fault with
@@ -15,6 +15,15 @@
  *         handler thread or by F handler threads; faults per second.
  *   fill  UFFDIO_COPY of a whole area in 4 KiB, 64 KiB and 2 MiB calls, and
  *         UFFDIO_ZEROPAGE in 2 MiB calls, with no fault at all; GB/s.
+ *   fillf the same on other memory, into a fresh mapping each run:
+ *         UFFDIO_COPY in 64 KiB and 2 MiB calls and UFFDIO_ZEROPAGE in
+ *         2 MiB calls into a shared memfd (-f MiB); UFFDIO_COPY in 2 MiB
+ *         calls, one huge page each, into private MAP_HUGETLB memory and
+ *         into a shared MFD_HUGETLB memfd (-f MiB, at most 64: the guest
+ *         has 160 2 MiB huge pages).  Keys fill_copy_shmem_64k,
+ *         fill_copy_shmem_2m, fill_zero_shmem, fill_copy_hugetlb_2m and
+ *         fill_copy_hugetlb_shared_2m; a hugetlb key is skipped ("# skip")
+ *         where no 2 MiB huge pages can be had.
  *   base  baselines without userfaultfd: an ordinary anonymous write fault,
  *         and paging in user space with PROT_NONE + SIGSEGV + mprotect().
  *
@@ -53,7 +62,7 @@
 static size_t opt_pages = 2000;		/* rt and base: faults per run */
 static size_t opt_mf_pages = 8192;	/* mf: total faults per run */
 static int opt_max_threads = 8;		/* mf: F = 1, 2, 4, ... up to this */
-static size_t opt_fill_mib = 64;	/* fill: UFFDIO_COPY area */
+static size_t opt_fill_mib = 64;	/* fill, fillf: UFFDIO_COPY area */
 static size_t opt_zero_mib = 256;	/* fill: UFFDIO_ZEROPAGE area */
 static int opt_reps = 1;		/* runs of each benchmark */
 static unsigned int opt_watchdog = 900;	/* seconds, 0: none */
@@ -301,20 +310,28 @@ static int uffd_open(void)
 	return fd;
 }
 
-static void uffd_register(int fd, void *p, size_t len)
+/* Range ioctls a registered range must offer; hugetlb has no ZEROPAGE. */
+#define NEED_COPY	(1ULL << _UFFDIO_COPY | 1ULL << _UFFDIO_WAKE)
+#define NEED_ALL	(NEED_COPY | 1ULL << _UFFDIO_ZEROPAGE)
+
+static void uffd_register_need(int fd, void *p, size_t len, uint64_t need)
 {
 	struct uffdio_register reg = {
 		.range = { .start = (uintptr_t)p, .len = len },
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
-	uint64_t need = 1ULL << _UFFDIO_COPY | 1ULL << _UFFDIO_ZEROPAGE |
-			1ULL << _UFFDIO_WAKE;
 
 	if (ioctl(fd, UFFDIO_REGISTER, &reg))
 		fail("UFFDIO_REGISTER: %s", strerror(errno));
 	if ((reg.ioctls & need) != need)
-		fail("UFFDIO_REGISTER: range ioctls %#llx lack COPY/ZEROPAGE/WAKE",
-		     (unsigned long long)reg.ioctls);
+		fail("UFFDIO_REGISTER: range ioctls %#llx lack %s",
+		     (unsigned long long)reg.ioctls,
+		     need == NEED_ALL ? "COPY/ZEROPAGE/WAKE" : "COPY/WAKE");
+}
+
+static void uffd_register(int fd, void *p, size_t len)
+{
+	uffd_register_need(fd, p, len, NEED_ALL);
 }
 
 static void uffd_unregister(int fd, void *p, size_t len)
@@ -756,6 +773,170 @@ static void bench_fill(void)
 	free(rate);
 }
 
+/* ---- fillf: the same on shmem and hugetlbfs -------------------------- */
+
+/*
+ * 2 MiB huge pages whatever the default size: the log2 of the size in
+ * bits 26-31 of the flags, for mmap() and memfd_create() alike
+ * (MAP_HUGE_2MB, MFD_HUGE_2MB).
+ */
+#define HUGE_2MB	(21U << MAP_HUGE_SHIFT)
+
+enum fillf_mem {
+	FILLF_SHMEM,			/* a memfd, MAP_SHARED */
+	FILLF_HUGETLB,			/* private anonymous, MAP_HUGETLB */
+	FILLF_HUGETLB_SHARED,		/* an MFD_HUGETLB memfd, MAP_SHARED */
+};
+
+/*
+ * A fresh, empty destination of len bytes; *mfd is its memfd, or -1.
+ * NULL, after a "# skip" line, where no huge pages can be had.
+ */
+static char *fillf_map(enum fillf_mem m, size_t len, int *mfd,
+		       const char *key)
+{
+	unsigned int huge = 0;
+	char *p;
+	int fd;
+
+	if (m == FILLF_HUGETLB_SHARED)
+		huge = MFD_HUGETLB | HUGE_2MB;
+
+	*mfd = -1;
+	if (m == FILLF_HUGETLB) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | HUGE_2MB,
+			 -1, 0);
+		if (p == MAP_FAILED) {
+			printf("# skip %s: mmap(MAP_HUGETLB) of %zu MiB: %s\n",
+			       key, len / MiB, strerror(errno));
+			return NULL;
+		}
+		return p;
+	}
+	fd = memfd_create("uffd-bench", MFD_CLOEXEC | huge);
+	if (fd < 0 && huge) {
+		printf("# skip %s: memfd_create(MFD_HUGETLB): %s\n", key,
+		       strerror(errno));
+		return NULL;
+	}
+	if (fd < 0)
+		fail("memfd_create: %s", strerror(errno));
+	if (ftruncate(fd, len))
+		fail("ftruncate(memfd, %zu): %s", len, strerror(errno));
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED && huge) {
+		printf("# skip %s: mmap of an MFD_HUGETLB memfd of %zu MiB: %s\n",
+		       key, len / MiB, strerror(errno));
+		if (close(fd))
+			fail("close(memfd): %s", strerror(errno));
+		return NULL;
+	}
+	if (p == MAP_FAILED)
+		fail("mmap of a memfd of %zu bytes: %s", len, strerror(errno));
+	/* As map_area(); EINVAL: a kernel without THP. */
+	if (!huge && madvise(p, len, MADV_NOHUGEPAGE) && errno != EINVAL)
+		fail("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
+	*mfd = fd;
+	return p;
+}
+
+/* Unmapping and closing its memfd frees the pages (to the huge page pool). */
+static void fillf_unmap(char *p, size_t len, int mfd)
+{
+	unmap(p, len);
+	if (mfd >= 0 && close(mfd))
+		fail("close(memfd): %s", strerror(errno));
+}
+
+/*
+ * One run as in bench_fill(): register dst, time UFFDIO_COPY from src
+ * (zero: UFFDIO_ZEROPAGE) of len bytes in calls of chunk bytes, unregister,
+ * check every byte.  GB/s.
+ */
+static double fillf_run(int fd, char *dst, const char *src, size_t len,
+			size_t chunk, int zero, uint64_t need, uint64_t seed,
+			const char *key)
+{
+	int64_t t0, t1;
+
+	uffd_register_need(fd, dst, len, need);
+	t0 = now_ns();
+	for (size_t off = 0; off < len; off += chunk) {
+		int e = uffd_fill(fd, (uintptr_t)dst + off,
+				  zero ? 0 : (uintptr_t)src + off, chunk, zero);
+
+		if (e)
+			fail("%s: %s at offset %zu: %s", key,
+			     zero ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY", off,
+			     strerror(-e));
+	}
+	t1 = now_ns();
+	uffd_unregister(fd, dst, len);
+	if (zero)
+		check_zero(dst, len, key);
+	else
+		check_pattern(dst, 0, len / ps, seed, key);
+	return (double)len / (double)(t1 - t0);
+}
+
+static void bench_fillf(void)
+{
+	static const struct {
+		const char *key;
+		enum fillf_mem mem;
+		size_t chunk;
+		int zero;
+	} run[] = {
+		{ "fill_copy_shmem_64k", FILLF_SHMEM, 64 * 1024, 0 },
+		{ "fill_copy_shmem_2m", FILLF_SHMEM, 2 * MiB, 0 },
+		{ "fill_zero_shmem", FILLF_SHMEM, 2 * MiB, 1 },
+		{ "fill_copy_hugetlb_2m", FILLF_HUGETLB, 2 * MiB, 0 },
+		{ "fill_copy_hugetlb_shared_2m", FILLF_HUGETLB_SHARED,
+		  2 * MiB, 0 },
+	};
+	/* Whole 2 MiB calls; at most 64 MiB of huge pages. */
+	size_t len = (opt_fill_mib * MiB + 2 * MiB - 1) / (2 * MiB) * (2 * MiB);
+	size_t hmib = opt_fill_mib < 64 ? opt_fill_mib : 64;
+	size_t hlen = (hmib * MiB + 2 * MiB - 1) / (2 * MiB) * (2 * MiB);
+	uint64_t seed = 0x66696c6c66;
+	char *src = pattern_buffer(len / ps, seed);
+	double *rate = calloc(opt_reps, sizeof(*rate));
+	int fd = uffd_open();
+
+	if (!rate)
+		fail("out of memory");
+	printf("# fillf: COPY/ZEROPAGE of %zu MiB into a shared memfd; COPY of %zu MiB (-f, at most 64 MiB) of 2 MiB huge pages, private and in a shared memfd; a fresh mapping each run (GB = 1e9 bytes)\n",
+	       len / MiB, hlen / MiB);
+	for (size_t i = 0; i < sizeof(run) / sizeof(run[0]); i++) {
+		size_t l = run[i].mem == FILLF_SHMEM ? len : hlen;
+		uint64_t need = NEED_COPY;
+		int r;
+
+		/* hugetlb ranges have no UFFDIO_ZEROPAGE (Linux 6.1 too). */
+		if (run[i].mem == FILLF_SHMEM)
+			need = NEED_ALL;
+
+		for (r = 0; r < opt_reps; r++) {
+			int mfd;
+			char *dst = fillf_map(run[i].mem, l, &mfd, run[i].key);
+
+			if (!dst)
+				break;
+			rate[r] = fillf_run(fd, dst, src, l, run[i].chunk,
+					    run[i].zero, need, seed,
+					    run[i].key);
+			fillf_unmap(dst, l, mfd);
+		}
+		if (r == opt_reps)
+			bench(run[i].key, median(rate, opt_reps), "GB/s");
+	}
+	unmap(src, len);
+	if (close(fd))
+		fail("close(userfaultfd): %s", strerror(errno));
+	free(rate);
+}
+
 /* ---- base: no userfaultfd -------------------------------------------- */
 
 struct base_job {
@@ -914,11 +1095,12 @@ static void watchdog(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: uffd-bench [options] [rt|mf|fill|base|all]...  (default: all)\n"
+		"usage: uffd-bench [options] [rt|mf|fill|fillf|base|all]...  (default: all)\n"
 		"  -n N   rt, base: faults per run (default %zu)\n"
 		"  -m N   mf: faults per run, split over the faulters (default %zu)\n"
 		"  -t N   mf: up to N faulting threads, powers of 2 (default %d)\n"
-		"  -f MiB fill: UFFDIO_COPY area (default %zu)\n"
+		"  -f MiB fill, fillf: UFFDIO_COPY area; fillf's hugetlb area is at\n"
+		"         most 64 MiB (default %zu)\n"
 		"  -z MiB fill: UFFDIO_ZEROPAGE area (default %zu)\n"
 		"  -r N   runs of each benchmark; latencies are pooled, rates\n"
 		"         are the median of the runs (default %d)\n"
@@ -945,7 +1127,7 @@ static size_t number(const char *s, size_t min)
 
 int main(int argc, char **argv)
 {
-	enum { RT = 1, MF = 2, FILL = 4, BASE = 8, ALL = 15 };
+	enum { RT = 1, MF = 2, FILL = 4, BASE = 8, FILLF = 16, ALL = 31 };
 	int what = 0, c;
 	int64_t t0, t;
 
@@ -970,6 +1152,8 @@ int main(int argc, char **argv)
 			what |= MF;
 		else if (!strcmp(argv[i], "fill"))
 			what |= FILL;
+		else if (!strcmp(argv[i], "fillf"))
+			what |= FILLF;
 		else if (!strcmp(argv[i], "base"))
 			what |= BASE;
 		else if (!strcmp(argv[i], "all"))
@@ -1011,6 +1195,7 @@ int main(int argc, char **argv)
 	STEP(RT, bench_rt, "rt");
 	STEP(MF, bench_mf, "mf");
 	STEP(FILL, bench_fill, "fill");
+	STEP(FILLF, bench_fillf, "fillf");
 	STEP(BASE, bench_base, "base");
 	printf("# uffd-bench: all checks passed, %.2f s\n",
 	       (now_ns() - t0) / 1e9);

@@ -9,7 +9,10 @@ its work area on each pass), then migrate-start-postcopy hands the VM over
 and the destination's RAM fills through userfaultfd (missing faults,
 UFFDIO_COPY/UFFDIO_ZEROPAGE).  The guest RAM is private anonymous memory,
 or with --backend=memfd a shared memfd (memory-backend-memfd, share=on,
-as vhost-user setups have it), which the destination registers as shmem.
+as vhost-user setups have it), which the destination registers as shmem,
+or with --backend=hugetlbfs a shared file in 2 MiB huge pages on the
+hugetlbfs mount at /run/hugepages (memory-backend-file, share=on), which
+the destination fills a huge page at a time.
 
 Pass: the source reports "completed" after "postcopy-active" with
 postcopy-requests > 0; the destination VM is running and its serial output
@@ -37,6 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PAGE = 4096
 STATE_MAGIC = 0x53564350
 PAGE_MAGIC = 0x474D5650
+HUGETLBFS = "/run/hugepages"     # postcopy.sh mounts it
 TICK_RE = re.compile(r"tick (\d+) pass (\d+)\n")
 
 T0 = time.monotonic()
@@ -291,9 +295,10 @@ def main():
     ap.add_argument("--keep", action="store_true",
                     help="keep the temporary directory")
     ap.add_argument("--tmpdir", help="where to make the temporary directory")
-    ap.add_argument("--backend", choices=("anon", "memfd"), default="anon",
+    ap.add_argument("--backend", choices=("anon", "memfd", "hugetlbfs"),
+                    default="anon",
                     help="guest RAM: private anonymous memory (QEMU's "
-                    "default) or a shared memfd")
+                    "default), a shared memfd or a shared hugetlbfs file")
     opts = ap.parse_args()
 
     if not os.access(opts.qemu, os.X_OK):
@@ -336,12 +341,18 @@ def main():
             machine += ",memory-backend=ram0"
             backend = ["-object", "memory-backend-memfd,id=ram0,size=%dM,"
                        "share=on" % opts.mem]
+        elif opts.backend == "hugetlbfs":
+            machine += ",memory-backend=ram0"
+            backend = ["-object", "memory-backend-file,id=ram0,size=%dM,"
+                       "mem-path=%s,share=on" % (opts.mem, HUGETLBFS)]
         common = [opts.qemu, "-nodefaults", "-machine", machine,
                   "-accel", "tcg,tb-size=64", "-cpu", "qemu64", "-smp", "1",
                   "-m", str(opts.mem), "-display", "none", "-vga", "none",
                   "-net", "none", "-kernel", elf] + backend
-        log("guest RAM: %s" % ("shared memfd" if opts.backend == "memfd"
-                               else "private anonymous memory"))
+        log("guest RAM: %s" % {"anon": "private anonymous memory",
+                               "memfd": "shared memfd",
+                               "hugetlbfs": "shared hugetlbfs file in "
+                               + HUGETLBFS}[opts.backend])
         for side in ("destination", "source"):
             f = files[side] = {
                 "qmp": os.path.join(tmp, side + ".qmp"),

@@ -40,6 +40,13 @@ mnt /run -t tmpfs -o mode=755 run
 if mkdir -p /dev/shm 2>/dev/null && [ -d "$root/dev/shm" ]; then
 	mnt /dev/shm -t tmpfs -o mode=1777 shm
 fi
+# Guest RAM in huge pages (--backend=hugetlbfs) comes from this mount.
+case " $* " in
+*" --backend=hugetlbfs "*)
+	mkdir -p "$root/run/hugepages"
+	mnt /run/hugepages -t hugetlbfs hugetlbfs
+	;;
+esac
 
 echo "chroot $root: python3 $script $*"
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/run TMPDIR=/run \
