@@ -16,7 +16,9 @@ limit=${GUEST_TIMEOUT:-2400}
 mkdir -p "$top/build/logs"
 # Software emulation can stall a vCPU for many seconds: lockup detectors
 # get thresholds that still catch real lockups but not emulation stalls.
-append="console=ttyS0 panic=-1 loglevel=7 watchdog_thresh=60 ${GUEST_APPEND:-}"
+# Two NUMA nodes (numa=fake splits RAM in two), so that tests can migrate
+# pages between nodes with move_pages(2).
+append="console=ttyS0 panic=-1 loglevel=7 watchdog_thresh=60 numa=fake=2 ${GUEST_APPEND:-}"
 # No 5-level paging: Linux 6.1's identify_cpu() clears the CPU's feature
 # bits with interrupts on, and KASAN, which asks whether LA57 is on to
 # know where its shadow starts, then reports an interrupt in that window

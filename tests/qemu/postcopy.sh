@@ -1,24 +1,39 @@
 #!/bin/sh
-# qemu-postcopy (guest side): QEMU's postcopy live migration on this kernel.
+# qemu-postcopy (guest side): QEMU's postcopy live migration on this kernel,
+# or another of the QEMU tests in tests/qemu (--script=snapshot.py: a
+# background snapshot).
 #
 # The guest has the host's root read-only at /host (see README, "The
 # guest"): it has qemu-system-x86_64, python3, binutils and this repository.
 # Make a chroot of it usable (proc, sys, dev, a writable run), run
-# tests/qemu/postcopy.py there, undo the mounts and pass its status on
-# (0 pass, 1 fail, 4 skip).
+# tests/qemu/postcopy.py (or NAME) there, undo the mounts and pass its
+# status on (0 pass, 1 fail, 4 skip).
 #
-# Usage: postcopy.sh [--repo=DIR] [postcopy.py options]
-#   --repo=DIR   the repository's path on the host (default: what the
-#                harness wrote to /etc/repo)
+# Usage: postcopy.sh [--repo=DIR] [--script=NAME] [script options]
+#   --repo=DIR     the repository's path on the host (default: what the
+#                  harness wrote to /etc/repo)
+#   --script=NAME  the Python script to run, a file name in tests/qemu
+#                  (default postcopy.py)
+# These two come first, in either order.
 # HOSTROOT (default /host) names the host's root, for trying this out
 # elsewhere.  The mount helpers come from tests/lib/hostroot.sh, which the
 # harness puts in front of this script.
 
 repo=$(cat /etc/repo 2>/dev/null || echo /work/main)
-case "${1:-}" in
---repo=*) repo=${1#--repo=}; shift ;;
+name=postcopy.py
+for _arg in 1 2; do
+	case "${1:-}" in
+	--repo=*) repo=${1#--repo=}; shift ;;
+	--script=*) name=${1#--script=}; shift ;;
+	esac
+done
+case "$name" in
+"" | */* | . | ..)
+	echo "FAIL: --script=$name: want a file name in tests/qemu"
+	exit 1
+	;;
 esac
-script=$repo/tests/qemu/postcopy.py
+script=$repo/tests/qemu/$name
 
 skip() { echo "SKIP: $*"; exit 4; }
 [ -d "$root/usr" ] || skip "no host root at $root"
