@@ -16,14 +16,20 @@ limit=${GUEST_TIMEOUT:-2400}
 mkdir -p "$top/build/logs"
 # Software emulation can stall a vCPU for many seconds: lockup detectors
 # get thresholds that still catch real lockups but not emulation stalls.
-# Two NUMA nodes (numa=fake splits RAM in two), so that tests can migrate
-# pages between nodes with move_pages(2).
-append="console=ttyS0 panic=-1 loglevel=7 watchdog_thresh=60 numa=fake=2 ${GUEST_APPEND:-}"
+append="console=ttyS0 panic=-1 loglevel=7 watchdog_thresh=60 ${GUEST_APPEND:-}"
 # No 5-level paging: Linux 6.1's identify_cpu() clears the CPU's feature
 # bits with interrupts on, and KASAN, which asks whether LA57 is on to
 # know where its shadow starts, then reports an interrupt in that window
 # as a wild access (seen once at boot, 2026-12-01; not a userfaultfd bug).
+# Two NUMA nodes, so that tests can migrate pages with move_pages(2): node 0
+# has both CPUs and most of the RAM, node 1 (512 MiB) memory only, so that
+# everything else allocates, and khugepaged collapses, on node 0 as with
+# one node.  (numa=fake=2 split the CPUs and the RAM evenly, and the
+# khugepaged selftest then timed out collapsing on a fragmented node.)
 set -- qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max,la57=off -smp 2 -m 3G \
+	-object memory-backend-ram,id=ram0,size=2560M \
+	-object memory-backend-ram,id=ram1,size=512M \
+	-numa node,nodeid=0,cpus=0-1,memdev=ram0 -numa node,nodeid=1,memdev=ram1 \
 	-nographic -no-reboot -kernel "$top/build/bzImage" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 if [ "$mode" = shell ]; then
