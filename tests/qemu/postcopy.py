@@ -270,8 +270,8 @@ def check_serial(src_text, dst_text):
     return src_ticks, len(ticks) - src_ticks, passes[-1] if passes else 0
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_vm_options(ap):
+    """The options of the tiny VM and of a test run, common to the tests."""
     ap.add_argument("--qemu", default="/usr/bin/qemu-system-x86_64")
     ap.add_argument("--timeout", type=float, default=300,
                     help="overall limit in seconds (default 300)")
@@ -283,6 +283,56 @@ def main():
     ap.add_argument("--stride", type=int, default=2533,
                     help="the VM visits page k * STRIDE mod PAGES k-th in "
                     "each pass (default 2533; 1: in address order)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temporary directory")
+    ap.add_argument("--tmpdir", help="where to make the temporary directory")
+
+
+def vm_geometry(ap, opts):
+    """(pages, stride) of the work area; a usage error if they are bad."""
+    pages = opts.area // PAGE
+    if opts.base % PAGE or opts.base < (2 << 20) or pages < 16 or \
+            opts.base + opts.area > (opts.mem << 20):
+        ap.error("work area must be page aligned, above 2M and inside RAM")
+    stride = opts.stride % pages
+    if stride == 0 or math.gcd(stride, pages) != 1:
+        ap.error("--stride must be coprime with the work area's %d pages"
+                 % pages)
+    return pages, stride
+
+
+def final_report(what, ok, opts, tmp, files, procs, last, summary):
+    """Print the closing report: QEMU stderr (and on failure the serial
+    tails and the last query-migrate of each side), the summary and the
+    verdict; remove the temporary directory unless --keep."""
+    report = []
+    for side, f in files.items():
+        err = read_text(f["stderr"]).strip()
+        if err or not ok:
+            report.append("--- %s QEMU stderr (exit %s) ---\n%s" %
+                          (side, procs[side].returncode
+                           if side in procs else "-", err or "(empty)"))
+        if not ok:
+            report.append("--- %s serial (tail) ---\n%s" %
+                          (side, tail(f["serial"])))
+    if not ok:
+        for side, info in last.items():
+            report.append("last %s query-migrate: %s" %
+                          (side, json.dumps(info, sort_keys=True)))
+    if opts.keep:
+        report.append("kept %s" % tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    summary["time s"] = "%.1f" % (time.monotonic() - T0)
+    report.append("summary: " +
+                  ", ".join("%s: %s" % kv for kv in summary.items()))
+    report.append("%s: %s" % ("PASS" if ok else "FAIL", what))
+    print("\n".join(report), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_vm_options(ap)
     ap.add_argument("--max-bandwidth", type=size_arg, default=4 << 20,
                     help="precopy limit, bytes/s (default 4M)")
     ap.add_argument("--postcopy-bandwidth", type=size_arg, default=16 << 20,
@@ -292,9 +342,6 @@ def main():
                     help="bytes of precopy before switching (default 4M)")
     ap.add_argument("--settle", type=float, default=3,
                     help="seconds between the destination serial reads")
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the temporary directory")
-    ap.add_argument("--tmpdir", help="where to make the temporary directory")
     ap.add_argument("--backend", choices=("anon", "memfd", "hugetlbfs"),
                     default="anon",
                     help="guest RAM: private anonymous memory (QEMU's "
@@ -304,14 +351,7 @@ def main():
     if not os.access(opts.qemu, os.X_OK):
         print("SKIP: no %s" % opts.qemu, flush=True)
         return 4
-    pages = opts.area // PAGE
-    if opts.base % PAGE or opts.base < (2 << 20) or pages < 16 or \
-            opts.base + opts.area > (opts.mem << 20):
-        ap.error("work area must be page aligned, above 2M and inside RAM")
-    stride = opts.stride % pages
-    if stride == 0 or math.gcd(stride, pages) != 1:
-        ap.error("--stride must be coprime with the work area's %d pages"
-                 % pages)
+    pages, stride = vm_geometry(ap, opts)
 
     deadline = Deadline(opts.timeout)
     tmp = tempfile.mkdtemp(prefix="postcopy-", dir=opts.tmpdir)
@@ -537,29 +577,8 @@ def main():
                 p.wait()
         for q in qmps.values():
             q.close()
-        report = []
-        for side, f in files.items():
-            err = read_text(f["stderr"]).strip()
-            if err or not ok:
-                report.append("--- %s QEMU stderr (exit %s) ---\n%s" %
-                              (side, procs[side].returncode
-                               if side in procs else "-", err or "(empty)"))
-            if not ok:
-                report.append("--- %s serial (tail) ---\n%s" %
-                              (side, tail(f["serial"])))
-        if not ok and "source" in last:
-            report.append("last source query-migrate: %s" %
-                          json.dumps(last["source"], sort_keys=True))
-        if opts.keep:
-            report.append("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-        summary["time s"] = "%.1f" % (time.monotonic() - T0)
-        report.append("summary: " +
-                      ", ".join("%s: %s" % kv for kv in summary.items()))
-        report.append("%s: QEMU postcopy migration" %
-                      ("PASS" if ok else "FAIL"))
-        print("\n".join(report), flush=True)
+        final_report("QEMU postcopy migration", ok, opts, tmp, files, procs,
+                     last, summary)
     return 0 if ok else 1
 
 

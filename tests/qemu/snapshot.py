@@ -33,7 +33,6 @@ import json
 import math
 import os
 import shlex
-import shutil
 import signal
 import struct
 import subprocess
@@ -80,39 +79,19 @@ def counter_sum(path, pages):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--qemu", default="/usr/bin/qemu-system-x86_64")
-    ap.add_argument("--timeout", type=float, default=300,
-                    help="overall limit in seconds (default 300)")
-    ap.add_argument("--mem", type=int, default=64, help="VM RAM in MiB")
-    ap.add_argument("--base", type=pc.size_arg, default=4 << 20,
-                    help="work area start (default 4M)")
-    ap.add_argument("--area", type=pc.size_arg, default=32 << 20,
-                    help="work area size (default 32M)")
-    ap.add_argument("--stride", type=int, default=2533,
-                    help="the VM visits page k * STRIDE mod PAGES k-th in "
-                    "each pass (default 2533; 1: in address order)")
+    pc.add_vm_options(ap)
     ap.add_argument("--max-bandwidth", type=pc.size_arg, default=8 << 20,
                     help="snapshot speed limit, bytes/s, 0: none and the VM "
                     "is not watched during the snapshot (default 8M)")
     ap.add_argument("--sample", type=float, default=1,
                     help="seconds between work-area dumps during the "
                     "snapshot (default 1)")
-    ap.add_argument("--keep", action="store_true",
-                    help="keep the temporary directory")
-    ap.add_argument("--tmpdir", help="where to make the temporary directory")
     opts = ap.parse_args()
 
     if not os.access(opts.qemu, os.X_OK):
         print("SKIP: no %s" % opts.qemu, flush=True)
         return 4
-    pages = opts.area // PAGE
-    if opts.base % PAGE or opts.base < (2 << 20) or pages < 16 or \
-            opts.base + opts.area > (opts.mem << 20):
-        ap.error("work area must be page aligned, above 2M and inside RAM")
-    stride = opts.stride % pages
-    if stride == 0 or math.gcd(stride, pages) != 1:
-        ap.error("--stride must be coprime with the work area's %d pages"
-                 % pages)
+    pages, stride = pc.vm_geometry(ap, opts)
     bw = opts.max_bandwidth
 
     deadline = pc.Deadline(opts.timeout)
@@ -458,30 +437,8 @@ def main():
     finally:
         for side in list(procs):
             stop_qemu(side)
-        report = []
-        for side, f in files.items():
-            err = read_text(f["stderr"]).strip()
-            if err or not ok:
-                report.append("--- %s QEMU stderr (exit %s) ---\n%s" %
-                              (side, procs[side].returncode
-                               if side in procs else "-", err or "(empty)"))
-            if not ok:
-                report.append("--- %s serial (tail) ---\n%s" %
-                              (side, pc.tail(f["serial"])))
-        if not ok:
-            for side, info in last.items():
-                report.append("last %s query-migrate: %s" %
-                              (side, json.dumps(info, sort_keys=True)))
-        if opts.keep:
-            report.append("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-        summary["time s"] = "%.1f" % (time.monotonic() - pc.T0)
-        report.append("summary: " +
-                      ", ".join("%s: %s" % kv for kv in summary.items()))
-        report.append("%s: QEMU background snapshot" %
-                      ("PASS" if ok else "FAIL"))
-        print("\n".join(report), flush=True)
+        pc.final_report("QEMU background snapshot", ok, opts, tmp, files,
+                        procs, last, summary)
     return 0 if ok else 1
 
 
