@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * uffd-bench: userfaultfd benchmarks (MISSING mode, private anonymous
- * memory, and shmem and hugetlbfs for fillf; UFFDIO_API features 0).
+ * memory, and shmem and hugetlbfs for fillf; UFFDIO_API features 0; wp
+ * uses WP mode with UFFD_FEATURE_PAGEFAULT_FLAG_WP).
  *
- *   uffd-bench [options] [rt|mf|fill|fillf|base|all]...
+ *   uffd-bench [options] [rt|mf|fill|fillf|wp|base|all]...
  *
  *   rt    fault round trip: one thread reads N pages of a registered area,
  *         one at a time; one handler thread serves each fault with
@@ -24,15 +25,32 @@
  *         fill_copy_shmem_2m, fill_zero_shmem, fill_copy_hugetlb_2m and
  *         fill_copy_hugetlb_shared_2m; a hugetlb key is skipped ("# skip")
  *         where no 2 MiB huge pages can be had.
+ *   wp    write protection of populated private anonymous memory:
+ *         wp_fault_mean, the write-protect fault round trip: one thread
+ *         stores to N protected pages in turn, one handler thread (on
+ *         the second CPU if any) reads each fault and unprotects its page
+ *         with UFFDIO_WRITEPROTECT mode 0, which wakes the writer; mean us
+ *         per fault.  wp_protect_4k and wp_unprotect_4k: one
+ *         UFFDIO_WRITEPROTECT call protecting, then one unprotecting, the
+ *         whole -p area of 4 KiB pages (MADV_NOHUGEPAGE), 5 times a run;
+ *         GB/s, the median of all the calls.  wp_protect_thp and
+ *         wp_unprotect_thp: the same on a 2 MiB-aligned MADV_HUGEPAGE
+ *         area, skipped ("# skip") unless smaps counts all of it as
+ *         AnonHugePages.  Every page's uffd-wp bit is read back from
+ *         /proc/self/pagemap (bit 57) after each call, and every store
+ *         and every message is checked; the whole step is skipped where
+ *         UFFDIO_API lacks UFFD_FEATURE_PAGEFAULT_FLAG_WP.
  *   base  baselines without userfaultfd: an ordinary anonymous write fault,
  *         and paging in user space with PROT_NONE + SIGSEGV + mprotect().
  *
  * Each figure is one line "BENCH <key> <value> <unit>"; other lines start
  * with "# ".  Every benchmark checks what it measured: each page carries a
  * pattern derived from its index, every byte of every page is compared
- * after each run, and zero pages must read as zero.  Any mismatch or error
- * ends the program with a message and a non-zero status; so does the
- * watchdog (-w) if something hangs.
+ * after each run, and zero pages must read as zero (wp_protect_* and
+ * wp_unprotect_*, which move no data, check the tag in the first word of
+ * each page and the uffd-wp bits).  Any mismatch or error ends the
+ * program with a message and a non-zero status; so does the watchdog (-w)
+ * if something hangs.
  *
  * Threads are named uffd-fault / uffd-handler for the guest's stack dumps.
  */
@@ -59,11 +77,12 @@
 #define MiB (1024UL * 1024)
 
 /* Options (see usage()). */
-static size_t opt_pages = 2000;		/* rt and base: faults per run */
+static size_t opt_pages = 2000;		/* rt, wp and base: faults per run */
 static size_t opt_mf_pages = 8192;	/* mf: total faults per run */
 static int opt_max_threads = 8;		/* mf: F = 1, 2, 4, ... up to this */
 static size_t opt_fill_mib = 64;	/* fill, fillf: UFFDIO_COPY area */
 static size_t opt_zero_mib = 256;	/* fill: UFFDIO_ZEROPAGE area */
+static size_t opt_wp_mib = 256;		/* wp: UFFDIO_WRITEPROTECT area */
 static int opt_reps = 1;		/* runs of each benchmark */
 static unsigned int opt_watchdog = 900;	/* seconds, 0: none */
 
@@ -291,9 +310,14 @@ static double median(double *v, int n)
 
 /* ---- userfaultfd ----------------------------------------------------- */
 
-static int uffd_open(void)
+/*
+ * A userfaultfd with the UFFDIO_API features asked for; -1 where the kernel
+ * does not offer them (UFFDIO_API fails with EINVAL), for the caller to
+ * skip what needs them.
+ */
+static int uffd_open_features(uint64_t features)
 {
-	struct uffdio_api api = { .api = UFFD_API, .features = 0 };
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
 	uint64_t need = 1ULL << _UFFDIO_REGISTER | 1ULL << _UFFDIO_UNREGISTER |
 			1ULL << _UFFDIO_API;
 	int fd = syscall(__NR_userfaultfd, O_CLOEXEC);
@@ -301,13 +325,23 @@ static int uffd_open(void)
 	if (fd < 0)
 		fail("userfaultfd(O_CLOEXEC): %s%s", strerror(errno),
 		     errno == EPERM ? " (not root, and vm.unprivileged_userfaultfd=0?)" : "");
-	if (ioctl(fd, UFFDIO_API, &api))
-		fail("UFFDIO_API: %s", strerror(errno));
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		if (errno != EINVAL || !features)
+			fail("UFFDIO_API: %s", strerror(errno));
+		if (close(fd))
+			fail("close(userfaultfd): %s", strerror(errno));
+		return -1;
+	}
 	if (api.api != UFFD_API || (api.ioctls & need) != need)
 		fail("UFFDIO_API: api %#llx ioctls %#llx",
 		     (unsigned long long)api.api,
 		     (unsigned long long)api.ioctls);
 	return fd;
+}
+
+static int uffd_open(void)
+{
+	return uffd_open_features(0);
 }
 
 /* Range ioctls a registered range must offer; hugetlb has no ZEROPAGE. */
@@ -334,6 +368,23 @@ static void uffd_register(int fd, void *p, size_t len)
 	uffd_register_need(fd, p, len, NEED_ALL);
 }
 
+/* What a range armed for write protection must offer. */
+#define NEED_WP		(1ULL << _UFFDIO_WRITEPROTECT | 1ULL << _UFFDIO_WAKE)
+
+static void uffd_register_wp(int fd, void *p, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (uintptr_t)p, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+
+	if (ioctl(fd, UFFDIO_REGISTER, &reg))
+		fail("UFFDIO_REGISTER(MODE_WP): %s", strerror(errno));
+	if ((reg.ioctls & NEED_WP) != NEED_WP)
+		fail("UFFDIO_REGISTER(MODE_WP): range ioctls %#llx lack WRITEPROTECT/WAKE",
+		     (unsigned long long)reg.ioctls);
+}
+
 static void uffd_unregister(int fd, void *p, size_t len)
 {
 	struct uffdio_range r = { .start = (uintptr_t)p, .len = len };
@@ -348,6 +399,25 @@ static void uffd_wake(int fd, uintptr_t start, size_t len)
 
 	if (ioctl(fd, UFFDIO_WAKE, &r))
 		fail("UFFDIO_WAKE: %s", strerror(errno));
+}
+
+/*
+ * UFFDIO_WRITEPROTECT of len bytes: mode UFFDIO_WRITEPROTECT_MODE_WP
+ * protects, mode 0 unprotects and wakes the writers waiting there.  No
+ * EAGAIN to retry: that needs events, which no benchmark asks for.
+ */
+static void uffd_writeprotect(int fd, uintptr_t start, size_t len,
+			      uint64_t mode)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = start, .len = len },
+		.mode = mode,
+	};
+
+	if (ioctl(fd, UFFDIO_WRITEPROTECT, &wp))
+		fail("UFFDIO_WRITEPROTECT(%s) of %zu bytes at %#lx: %s",
+		     mode & UFFDIO_WRITEPROTECT_MODE_WP ? "protect" : "unprotect",
+		     len, (unsigned long)start, strerror(errno));
 }
 
 /*
@@ -937,6 +1007,373 @@ static void bench_fillf(void)
 	free(rate);
 }
 
+/* ---- wp: write protection -------------------------------------------- */
+
+/* A write-protect fault is reported as both. */
+#define WP_FLAGS	(UFFD_PAGEFAULT_FLAG_WP | UFFD_PAGEFAULT_FLAG_WRITE)
+
+/* Protect + unprotect pairs timed per run of wp_protect_*. */
+#define WP_ROUNDS	5
+
+/* /proc/PID/pagemap: bit 57 is the page's uffd-wp bit (PM_UFFD_WP). */
+#define PM_UFFD_WP	(1ULL << 57)
+
+/*
+ * Fail unless every page of [p, p + len) has the uffd-wp bit (wp) or none
+ * has it (!wp).  pagemap reads the page tables and faults nothing in, so
+ * it shows what UFFDIO_WRITEPROTECT did with no fault to handle.
+ */
+static void check_wp_bits(const char *p, size_t len, int wp, const char *what)
+{
+	static uint64_t pm[4096];
+	size_t batch = sizeof(pm) / sizeof(pm[0]);
+	size_t n = len / ps, first = (uintptr_t)p / ps;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		fail("open /proc/self/pagemap: %s", strerror(errno));
+	for (size_t i = 0; i < n; ) {
+		size_t k = n - i < batch ? n - i : batch;
+		ssize_t r = pread(fd, pm, k * sizeof(*pm),
+				  (off_t)((first + i) * sizeof(*pm)));
+
+		if (r != (ssize_t)(k * sizeof(*pm)))
+			fail("read /proc/self/pagemap: %s",
+			     r < 0 ? strerror(errno) : "short read");
+		for (size_t j = 0; j < k; j++)
+			if (!(pm[j] & PM_UFFD_WP) != !wp)
+				fail("%s: page %zu %s the uffd-wp bit (pagemap %#" PRIx64 ")",
+				     what, i + j, wp ? "lacks" : "still has",
+				     pm[j]);
+		i += k;
+	}
+	if (close(fd))
+		fail("close(pagemap): %s", strerror(errno));
+}
+
+/*
+ * Kilobytes of [p, p + len) that /proc/self/smaps counts as AnonHugePages,
+ * over the VMAs that meet the range (nothing else here uses THP).
+ */
+static size_t anon_huge_kb(const char *p, size_t len)
+{
+	uintptr_t start = (uintptr_t)p, end = start + len;
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512];
+	size_t sum = 0;
+	int in = 0;
+
+	if (!f)
+		fail("open /proc/self/smaps: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		size_t kb;
+
+		/* A field line ("AnonHugePages:") scans one number at most. */
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2)
+			in = s < end && e > start;
+		else if (in && sscanf(line, "AnonHugePages: %zu kB", &kb) == 1)
+			sum += kb;
+	}
+	if (fclose(f))
+		fail("close(smaps): %s", strerror(errno));
+	return sum;
+}
+
+/* Word 0 of page i gets tag(i, seed): every page present, and its own. */
+static void populate(char *p, size_t n, uint64_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		*(volatile uint64_t *)(p + i * ps) = tag(i, seed);
+}
+
+static void check_populated(const char *p, size_t n, uint64_t seed,
+			    const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = *(const uint64_t *)(p + i * ps);
+
+		if (v != tag(i, seed))
+			fail("%s: page %zu word 0 is %#" PRIx64 ", expected %#"
+			     PRIx64, what, i, v, tag(i, seed));
+	}
+}
+
+/*
+ * wp_fault: the area holds the pattern of seed; the writer stores
+ * tag(i, seed + 1) in word 0 of page i, each store a write-protect fault.
+ * The rest of each page must be untouched, the pattern of seed.
+ */
+static void check_stores(const char *p, size_t n, uint64_t seed,
+			 const char *what)
+{
+	size_t words = ps / sizeof(uint64_t);
+
+	for (size_t i = 0; i < n; i++) {
+		const uint64_t *q = (const uint64_t *)(p + i * ps);
+		uint64_t t = tag(i, seed);
+
+		if (q[0] != tag(i, seed + 1))
+			fail("%s: page %zu word 0 is %#" PRIx64
+			     ", expected the store %#" PRIx64, what, i, q[0],
+			     tag(i, seed + 1));
+		for (size_t w = 1; w < words; w++)
+			if (q[w] != (t ^ w))
+				fail("%s: page %zu word %zu is %#" PRIx64
+				     ", expected %#" PRIx64, what, i, w, q[w],
+				     t ^ w);
+	}
+}
+
+/*
+ * A protected area of npages pages and its handler, which expects one
+ * message per page in page order (one writer stores to them in turn) and
+ * returns after the last.
+ */
+struct wp_served {
+	int uffd;
+	char *area;
+	size_t npages;
+	int cpu;			/* handler CPU */
+	atomic_ulong msgs;		/* messages read and checked */
+};
+
+static void *wp_handler_main(void *arg)
+{
+	struct wp_served *s = arg;
+
+	pin_self(s->cpu);
+	while (atomic_load(&s->msgs) < s->npages) {
+		size_t k = atomic_load(&s->msgs);
+		uintptr_t want = (uintptr_t)s->area + k * ps;
+		struct uffd_msg msg;
+		ssize_t n = read(s->uffd, &msg, sizeof(msg));
+
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			fail("read(userfaultfd): %s", strerror(errno));
+		if (n != sizeof(msg))
+			fail("read(userfaultfd) returned %zd bytes", n);
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			fail("wp_fault: unexpected event %#x", msg.event);
+		if ((msg.arg.pagefault.flags & WP_FLAGS) != WP_FLAGS)
+			fail("wp_fault: message %zu has flags %#llx, expected WP|WRITE",
+			     k, (unsigned long long)msg.arg.pagefault.flags);
+		if (msg.arg.pagefault.address != want)
+			fail("wp_fault: message %zu is for %#llx, expected page %zu at %#lx",
+			     k, (unsigned long long)msg.arg.pagefault.address,
+			     k, (unsigned long)want);
+		/*
+		 * Counted before the unprotect wakes the writer: once the
+		 * writer is done, every fault it took has been counted.
+		 */
+		atomic_fetch_add(&s->msgs, 1);
+		uffd_writeprotect(s->uffd, want, ps, 0);
+	}
+	return NULL;
+}
+
+struct wp_writer {
+	struct wp_served *s;
+	uint64_t seed;
+	int64_t ns;			/* the stores after the warm-up */
+};
+
+static void *wp_writer_main(void *arg)
+{
+	struct wp_writer *w = arg;
+	char *area = w->s->area;
+	int64_t t0 = 0;
+
+	pin_self(cpu_a);
+	for (size_t i = 0; i < w->s->npages; i++) {
+		if (i == RT_WARMUP)
+			t0 = now_ns();
+		*(volatile uint64_t *)(area + i * ps) = tag(i, w->seed + 1);
+	}
+	w->ns = now_ns() - t0;
+	return NULL;
+}
+
+/* One run of wp_fault on RT_WARMUP + opt_pages pages: ns of the timed. */
+static int64_t wp_fault_run(int fd, int hcpu, uint64_t seed)
+{
+	size_t n = opt_pages + RT_WARMUP, len = n * ps;
+	struct wp_served s = { .uffd = fd, .npages = n, .cpu = hcpu };
+	struct wp_writer w = { .s = &s, .seed = seed };
+	pthread_t h, t;
+
+	/* Populated first: the faults are write-protect faults only. */
+	s.area = map_area(len);
+	fill_pattern(s.area, 0, n, seed);
+	uffd_register_wp(fd, s.area, len);
+	uffd_writeprotect(fd, (uintptr_t)s.area, len,
+			  UFFDIO_WRITEPROTECT_MODE_WP);
+	check_wp_bits(s.area, len, 1, "wp_fault");
+	h = start_thread(wp_handler_main, &s, "uffd-handler");
+	t = start_thread(wp_writer_main, &w, "uffd-fault");
+	join_thread(t);
+	/* Else the handler would wait for the missing faults for ever. */
+	if (atomic_load(&s.msgs) != n)
+		fail("wp_fault: the writer is done after %lu faults of %zu: a store to a protected page did not fault",
+		     atomic_load(&s.msgs), n);
+	join_thread(h);
+	check_wp_bits(s.area, len, 0, "wp_fault");
+	uffd_unregister(fd, s.area, len);
+	check_stores(s.area, n, seed, "wp_fault");
+	unmap(s.area, len);
+	return w.ns;
+}
+
+static void bench_wp_fault(int fd)
+{
+	/* The handler on the other CPU, as a handler thread would run. */
+	int hcpu = cpu_b >= 0 ? cpu_b : cpu_a;
+	int64_t ns = 0;
+
+	printf("# wp_fault: %zu write-protect faults per run, writer on CPU %d, handler on CPU %d\n",
+	       opt_pages, cpu_a, hcpu);
+	for (int r = 0; r < opt_reps; r++)
+		ns += wp_fault_run(fd, hcpu, 0x77700000 + r * 2);
+	bench("wp_fault_mean",
+	      (double)ns / 1000.0 / (double)(opt_pages * opt_reps), "us");
+}
+
+/* The -p area in whole huge pages, the same for 4 KiB pages and THP. */
+static size_t wp_len(void)
+{
+	return (opt_wp_mib * MiB + 2 * MiB - 1) / (2 * MiB) * (2 * MiB);
+}
+
+/*
+ * len bytes of private anonymous memory on a 2 MiB boundary, with
+ * MADV_HUGEPAGE; NULL where the kernel has no THP (EINVAL).
+ */
+static char *map_thp(size_t len)
+{
+	size_t extra = 2 * MiB, head;
+	char *m = mmap(NULL, len + extra, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p;
+
+	if (m == MAP_FAILED)
+		fail("mmap %zu bytes: %s", len + extra, strerror(errno));
+	p = (char *)(((uintptr_t)m + extra - 1) & ~(uintptr_t)(extra - 1));
+	head = p - m;
+	if (head)
+		unmap(m, head);
+	if (extra - head)
+		unmap(p + len, extra - head);
+	if (!madvise(p, len, MADV_HUGEPAGE))
+		return p;
+	if (errno != EINVAL)
+		fail("madvise(MADV_HUGEPAGE): %s", strerror(errno));
+	unmap(p, len);
+	return NULL;
+}
+
+/*
+ * One run: register the populated area, then WP_ROUNDS times protect the
+ * whole of it in one call and unprotect it in one call, each call timed
+ * alone and followed by a look at every page's uffd-wp bit.  GB/s into
+ * prot[] and unprot[].
+ */
+static void wp_range_run(int fd, char *p, size_t len, double *prot,
+			 double *unprot, const char *what)
+{
+	uffd_register_wp(fd, p, len);
+	for (int i = 0; i < WP_ROUNDS; i++) {
+		int64_t t0, t1;
+
+		t0 = now_ns();
+		uffd_writeprotect(fd, (uintptr_t)p, len,
+				  UFFDIO_WRITEPROTECT_MODE_WP);
+		t1 = now_ns();
+		prot[i] = (double)len / (double)(t1 - t0);
+		check_wp_bits(p, len, 1, what);
+
+		t0 = now_ns();
+		uffd_writeprotect(fd, (uintptr_t)p, len, 0);
+		t1 = now_ns();
+		unprot[i] = (double)len / (double)(t1 - t0);
+		check_wp_bits(p, len, 0, what);
+	}
+	uffd_unregister(fd, p, len);
+}
+
+/*
+ * A fresh, populated area each run: 4 KiB pages, or (thp) huge pages,
+ * populated before registering and checked in smaps, since all of it must
+ * be THP for the figure to be THP's.
+ */
+static void bench_wp_range(int fd, int thp)
+{
+	static const char *const key[2][2] = {
+		{ "wp_protect_4k", "wp_unprotect_4k" },
+		{ "wp_protect_thp", "wp_unprotect_thp" },
+	};
+	size_t len = wp_len();
+	int nrate = opt_reps * WP_ROUNDS, r;
+	double *prot = calloc(nrate, sizeof(*prot));
+	double *unprot = calloc(nrate, sizeof(*unprot));
+	uint64_t seed = 0x7770 + thp;
+
+	if (!prot || !unprot)
+		fail("out of memory");
+	for (r = 0; r < opt_reps; r++) {
+		char *p = thp ? map_thp(len) : map_area(len);
+		size_t kb, after;
+
+		if (!p) {
+			printf("# skip %s, %s: madvise(MADV_HUGEPAGE): no THP in this kernel\n",
+			       key[thp][0], key[thp][1]);
+			break;
+		}
+		populate(p, len / ps, seed);
+		kb = thp ? anon_huge_kb(p, len) : 0;
+		if (thp && kb < len / 1024) {
+			printf("# skip %s, %s: %zu of %zu MiB are THP (AnonHugePages)\n",
+			       key[thp][0], key[thp][1], kb / 1024, len / MiB);
+			unmap(p, len);
+			break;
+		}
+		wp_range_run(fd, p, len, prot + r * WP_ROUNDS,
+			     unprot + r * WP_ROUNDS, key[thp][0]);
+		/* Not an error, but then the figure includes splitting. */
+		after = thp ? anon_huge_kb(p, len) : 0;
+		if (after < kb)
+			printf("# %s: %zu of %zu MiB still THP after the rounds\n",
+			       key[thp][0], after / 1024, kb / 1024);
+		check_populated(p, len / ps, seed, key[thp][0]);
+		unmap(p, len);
+	}
+	if (r == opt_reps) {
+		bench(key[thp][0], median(prot, nrate), "GB/s");
+		bench(key[thp][1], median(unprot, nrate), "GB/s");
+	}
+	free(prot);
+	free(unprot);
+}
+
+static void bench_wp(void)
+{
+	int fd = uffd_open_features(UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+
+	if (fd < 0) {
+		/* No uffd-wp bit: Linux 6.1 has one on x86-64 only. */
+		printf("# skip wp_*: UFFDIO_API does not offer UFFD_FEATURE_PAGEFAULT_FLAG_WP\n");
+		return;
+	}
+	printf("# wp: UFFDIO_WRITEPROTECT of %zu MiB (-p), %d protect + unprotect pairs a run (GB = 1e9 bytes)\n",
+	       wp_len() / MiB, WP_ROUNDS);
+	bench_wp_fault(fd);
+	bench_wp_range(fd, 0);
+	bench_wp_range(fd, 1);
+	if (close(fd))
+		fail("close(userfaultfd): %s", strerror(errno));
+}
+
 /* ---- base: no userfaultfd -------------------------------------------- */
 
 struct base_job {
@@ -1095,19 +1532,21 @@ static void watchdog(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: uffd-bench [options] [rt|mf|fill|fillf|base|all]...  (default: all)\n"
-		"  -n N   rt, base: faults per run (default %zu)\n"
+		"usage: uffd-bench [options] [rt|mf|fill|fillf|wp|base|all]...  (default: all)\n"
+		"  -n N   rt, wp, base: faults per run (default %zu)\n"
 		"  -m N   mf: faults per run, split over the faulters (default %zu)\n"
 		"  -t N   mf: up to N faulting threads, powers of 2 (default %d)\n"
 		"  -f MiB fill, fillf: UFFDIO_COPY area; fillf's hugetlb area is at\n"
 		"         most 64 MiB (default %zu)\n"
 		"  -z MiB fill: UFFDIO_ZEROPAGE area (default %zu)\n"
+		"  -p MiB wp: UFFDIO_WRITEPROTECT area, 4 KiB pages and THP\n"
+		"         (default %zu)\n"
 		"  -r N   runs of each benchmark; latencies are pooled, rates\n"
 		"         are the median of the runs (default %d)\n"
 		"  -w S   watchdog: fail after S seconds, 0 for none (default %u)\n"
 		"Output: one \"BENCH <key> <value> <unit>\" line per figure.\n",
 		opt_pages, opt_mf_pages, opt_max_threads, opt_fill_mib,
-		opt_zero_mib, opt_reps, opt_watchdog);
+		opt_zero_mib, opt_wp_mib, opt_reps, opt_watchdog);
 }
 
 static size_t number(const char *s, size_t min)
@@ -1127,18 +1566,20 @@ static size_t number(const char *s, size_t min)
 
 int main(int argc, char **argv)
 {
-	enum { RT = 1, MF = 2, FILL = 4, BASE = 8, FILLF = 16, ALL = 31 };
+	enum { RT = 1, MF = 2, FILL = 4, BASE = 8, FILLF = 16, WP = 32,
+	       ALL = 63 };
 	int what = 0, c;
 	int64_t t0, t;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((c = getopt(argc, argv, "n:m:t:f:z:r:w:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:m:t:f:z:p:r:w:h")) != -1) {
 		switch (c) {
 		case 'n': opt_pages = number(optarg, 1); break;
 		case 'm': opt_mf_pages = number(optarg, 1); break;
 		case 't': opt_max_threads = number(optarg, 1); break;
 		case 'f': opt_fill_mib = number(optarg, 1); break;
 		case 'z': opt_zero_mib = number(optarg, 1); break;
+		case 'p': opt_wp_mib = number(optarg, 1); break;
 		case 'r': opt_reps = number(optarg, 1); break;
 		case 'w': opt_watchdog = number(optarg, 0); break;
 		case 'h': usage(stdout); return 0;
@@ -1154,6 +1595,8 @@ int main(int argc, char **argv)
 			what |= FILL;
 		else if (!strcmp(argv[i], "fillf"))
 			what |= FILLF;
+		else if (!strcmp(argv[i], "wp"))
+			what |= WP;
 		else if (!strcmp(argv[i], "base"))
 			what |= BASE;
 		else if (!strcmp(argv[i], "all"))
@@ -1178,9 +1621,9 @@ int main(int argc, char **argv)
 	       ps, sysconf(_SC_NPROCESSORS_ONLN), cpu_a);
 	if (cpu_b >= 0)
 		printf(" and %d", cpu_b);
-	printf("; -n %zu -m %zu -t %d -f %zu -z %zu -r %d\n",
+	printf("; -n %zu -m %zu -t %d -f %zu -z %zu -p %zu -r %d\n",
 	       opt_pages, opt_mf_pages, opt_max_threads, opt_fill_mib,
-	       opt_zero_mib, opt_reps);
+	       opt_zero_mib, opt_wp_mib, opt_reps);
 
 	t0 = t = now_ns();
 #define STEP(bit, fn, name)						\
@@ -1196,6 +1639,7 @@ int main(int argc, char **argv)
 	STEP(MF, bench_mf, "mf");
 	STEP(FILL, bench_fill, "fill");
 	STEP(FILLF, bench_fillf, "fillf");
+	STEP(WP, bench_wp, "wp");
 	STEP(BASE, bench_base, "base");
 	printf("# uffd-bench: all checks passed, %.2f s\n",
 	       (now_ns() - t0) / 1e9);

@@ -288,6 +288,31 @@ def add_vm_options(ap):
     ap.add_argument("--tmpdir", help="where to make the temporary directory")
 
 
+def add_backend_option(ap, choices=("anon", "memfd", "hugetlbfs")):
+    """--backend: what the guest RAM is, out of @choices."""
+    ap.add_argument("--backend", choices=choices, default="anon",
+                    help="guest RAM: private anonymous memory (QEMU's "
+                    "default), a shared memfd or a shared hugetlbfs file")
+
+
+BACKENDS = {"anon": "private anonymous memory",
+            "memfd": "shared memfd (shmem)",
+            "hugetlbfs": "shared hugetlbfs file in " + HUGETLBFS}
+
+
+def ram_options(opts):
+    """(machine, extra QEMU arguments) for the guest RAM of --backend."""
+    if opts.backend == "memfd":
+        return "pc,memory-backend=ram0", [
+            "-object", "memory-backend-memfd,id=ram0,size=%dM,share=on"
+            % opts.mem]
+    if opts.backend == "hugetlbfs":
+        return "pc,memory-backend=ram0", [
+            "-object", "memory-backend-file,id=ram0,size=%dM,mem-path=%s,"
+            "share=on" % (opts.mem, HUGETLBFS)]
+    return "pc", []
+
+
 def vm_geometry(ap, opts):
     """(pages, stride) of the work area; a usage error if they are bad."""
     pages = opts.area // PAGE
@@ -342,10 +367,7 @@ def main():
                     help="bytes of precopy before switching (default 4M)")
     ap.add_argument("--settle", type=float, default=3,
                     help="seconds between the destination serial reads")
-    ap.add_argument("--backend", choices=("anon", "memfd", "hugetlbfs"),
-                    default="anon",
-                    help="guest RAM: private anonymous memory (QEMU's "
-                    "default), a shared memfd or a shared hugetlbfs file")
+    add_backend_option(ap)
     opts = ap.parse_args()
 
     if not os.access(opts.qemu, os.X_OK):
@@ -375,24 +397,12 @@ def main():
         log("VM image built: work area %#x + %d MiB (%d pages, stride %d); "
             "port %d" % (opts.base, opts.area >> 20, pages, stride, port))
 
-        machine = "pc"
-        backend = []
-        if opts.backend == "memfd":
-            machine += ",memory-backend=ram0"
-            backend = ["-object", "memory-backend-memfd,id=ram0,size=%dM,"
-                       "share=on" % opts.mem]
-        elif opts.backend == "hugetlbfs":
-            machine += ",memory-backend=ram0"
-            backend = ["-object", "memory-backend-file,id=ram0,size=%dM,"
-                       "mem-path=%s,share=on" % (opts.mem, HUGETLBFS)]
+        machine, backend = ram_options(opts)
         common = [opts.qemu, "-nodefaults", "-machine", machine,
                   "-accel", "tcg,tb-size=64", "-cpu", "qemu64", "-smp", "1",
                   "-m", str(opts.mem), "-display", "none", "-vga", "none",
                   "-net", "none", "-kernel", elf] + backend
-        log("guest RAM: %s" % {"anon": "private anonymous memory",
-                               "memfd": "shared memfd",
-                               "hugetlbfs": "shared hugetlbfs file in "
-                               + HUGETLBFS}[opts.backend])
+        log("guest RAM: %s" % BACKENDS[opts.backend])
         for side in ("destination", "source"):
             f = files[side] = {
                 "qmp": os.path.join(tmp, side + ".qmp"),

@@ -11,7 +11,8 @@ page the VM writes before it is saved raises a write-protect fault, which
 QEMU answers by saving the page and lifting the protection.  The snapshot is
 throttled (max-bandwidth) so that it takes seconds while the VM rewrites
 every page of its work area on each pass.  The guest RAM is private
-anonymous memory, QEMU's default.  The snapshot file is then loaded by a
+anonymous memory, QEMU's default, or with --backend=memfd a shared memfd
+(shmem), whose pages QEMU protects whether or not they are mapped yet.  The snapshot file is then loaded by a
 second QEMU (-S -incoming "exec:cat FILE"), which holds the VM paused.
 
 Pass: QEMU takes the background-snapshot capability (a refusal, as when
@@ -86,6 +87,8 @@ def main():
     ap.add_argument("--sample", type=float, default=1,
                     help="seconds between work-area dumps during the "
                     "snapshot (default 1)")
+    # hugetlbfs: not until write protection covers it.
+    pc.add_backend_option(ap, ("anon", "memfd"))
     opts = ap.parse_args()
 
     if not os.access(opts.qemu, os.X_OK):
@@ -174,16 +177,17 @@ def main():
         elf = pc.build_image(tmp, opts.base, pages, stride)
         log("VM image built: work area %#x + %d MiB (%d pages, stride %d)"
             % (opts.base, opts.area >> 20, pages, stride))
-        common = [opts.qemu, "-nodefaults", "-machine", "pc",
+        machine, backend = pc.ram_options(opts)
+        common = [opts.qemu, "-nodefaults", "-machine", machine,
                   "-accel", "tcg,tb-size=64", "-cpu", "qemu64", "-smp", "1",
                   "-m", str(opts.mem), "-display", "none", "-vga", "none",
-                  "-net", "none", "-kernel", elf]
+                  "-net", "none", "-kernel", elf] + backend
 
         # --- the source and its snapshot ---
         src = start_qemu("source", common, [])
         v = src.version
-        log("QMP up (QEMU %d.%d.%d); guest RAM: private anonymous memory" %
-            (v["major"], v["minor"], v["micro"]))
+        log("QMP up (QEMU %d.%d.%d); guest RAM: %s" %
+            (v["major"], v["minor"], v["micro"], pc.BACKENDS[opts.backend]))
         caps = [{"capability": "background-snapshot", "state": True},
                 {"capability": "events", "state": True}]
         # QEMU probes userfaultfd write-protect here (UFFDIO_API, and a
@@ -191,7 +195,8 @@ def main():
         kind, err = src.call("migrate-set-capabilities", capabilities=caps)
         if kind == "error":
             raise Fail("QEMU refused background-snapshot: %s (it needs "
-                       "userfaultfd write-protect on anonymous memory)" % err)
+                       "userfaultfd write-protect on %s)"
+                       % (err, pc.BACKENDS[opts.backend]))
         # QEMU 7.2's snapshot thread lifts the rate limit when it starts:
         # max-bandwidth is set here, again once migrate has returned and
         # once more when the snapshot is active (each set applies to the
