@@ -12,7 +12,7 @@ QEMU answers by saving the page and lifting the protection.  The snapshot is
 throttled (max-bandwidth) so that it takes seconds while the VM rewrites
 every page of its work area on each pass.  The guest RAM is private
 anonymous memory, QEMU's default, or with --backend=memfd a shared memfd
-(shmem), whose pages QEMU protects whether or not they are mapped yet.  The snapshot file is then loaded by a
+(shmem) or with --backend=hugetlbfs a shared file in 2 MiB huge pages.  The snapshot file is then loaded by a
 second QEMU (-S -incoming "exec:cat FILE"), which holds the VM paused.
 
 Pass: QEMU takes the background-snapshot capability (a refusal, as when
@@ -87,8 +87,7 @@ def main():
     ap.add_argument("--sample", type=float, default=1,
                     help="seconds between work-area dumps during the "
                     "snapshot (default 1)")
-    # hugetlbfs: not until write protection covers it.
-    pc.add_backend_option(ap, ("anon", "memfd"))
+    pc.add_backend_option(ap)
     opts = ap.parse_args()
 
     if not os.access(opts.qemu, os.X_OK):
