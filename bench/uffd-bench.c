@@ -348,19 +348,30 @@ static int uffd_open(void)
 #define NEED_COPY	(1ULL << _UFFDIO_COPY | 1ULL << _UFFDIO_WAKE)
 #define NEED_ALL	(NEED_COPY | 1ULL << _UFFDIO_ZEROPAGE)
 
-static void uffd_register_need(int fd, void *p, size_t len, uint64_t need)
+/*
+ * Register [p, p + len) in @mode and check that the range offers the
+ * ioctls in @need (@what names them for the message).
+ */
+static void uffd_register_mode(int fd, void *p, size_t len, uint64_t mode,
+			       uint64_t need, const char *what)
 {
 	struct uffdio_register reg = {
 		.range = { .start = (uintptr_t)p, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_MISSING,
+		.mode = mode,
 	};
 
 	if (ioctl(fd, UFFDIO_REGISTER, &reg))
-		fail("UFFDIO_REGISTER: %s", strerror(errno));
+		fail("UFFDIO_REGISTER(mode %#llx): %s",
+		     (unsigned long long)mode, strerror(errno));
 	if ((reg.ioctls & need) != need)
 		fail("UFFDIO_REGISTER: range ioctls %#llx lack %s",
-		     (unsigned long long)reg.ioctls,
-		     need == NEED_ALL ? "COPY/ZEROPAGE/WAKE" : "COPY/WAKE");
+		     (unsigned long long)reg.ioctls, what);
+}
+
+static void uffd_register_need(int fd, void *p, size_t len, uint64_t need)
+{
+	uffd_register_mode(fd, p, len, UFFDIO_REGISTER_MODE_MISSING, need,
+			   need == NEED_ALL ? "COPY/ZEROPAGE/WAKE" : "COPY/WAKE");
 }
 
 static void uffd_register(int fd, void *p, size_t len)
@@ -373,16 +384,8 @@ static void uffd_register(int fd, void *p, size_t len)
 
 static void uffd_register_wp(int fd, void *p, size_t len)
 {
-	struct uffdio_register reg = {
-		.range = { .start = (uintptr_t)p, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_WP,
-	};
-
-	if (ioctl(fd, UFFDIO_REGISTER, &reg))
-		fail("UFFDIO_REGISTER(MODE_WP): %s", strerror(errno));
-	if ((reg.ioctls & NEED_WP) != NEED_WP)
-		fail("UFFDIO_REGISTER(MODE_WP): range ioctls %#llx lack WRITEPROTECT/WAKE",
-		     (unsigned long long)reg.ioctls);
+	uffd_register_mode(fd, p, len, UFFDIO_REGISTER_MODE_WP, NEED_WP,
+			   "WRITEPROTECT/WAKE");
 }
 
 static void uffd_unregister(int fd, void *p, size_t len)
