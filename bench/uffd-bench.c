@@ -56,6 +56,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/userfaultfd.h>
@@ -388,6 +389,25 @@ static void uffd_register_wp(int fd, void *p, size_t len)
 			   "WRITEPROTECT/WAKE");
 }
 
+/*
+ * Read one message from @uffd into *@msg: false when interrupted or none
+ * is ready (try again), true for a page fault; anything else fails.
+ */
+static bool read_fault_msg(int uffd, struct uffd_msg *msg)
+{
+	ssize_t n = read(uffd, msg, sizeof(*msg));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return false;
+	if (n < 0)
+		fail("read(userfaultfd): %s", strerror(errno));
+	if (n != sizeof(*msg))
+		fail("read(userfaultfd) returned %zd bytes", n);
+	if (msg->event != UFFD_EVENT_PAGEFAULT)
+		fail("unexpected event %#x", msg->event);
+	return true;
+}
+
 static void uffd_unregister(int fd, void *p, size_t len)
 {
 	struct uffdio_range r = { .start = (uintptr_t)p, .len = len };
@@ -498,19 +518,12 @@ static void *handler_main(void *arg)
 	pin_self(s->cpu);
 	for (;;) {
 		struct uffd_msg msg;
-		ssize_t n = read(s->uffd, &msg, sizeof(msg));
 		uintptr_t addr;
 		size_t idx;
 		int r;
 
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		if (!read_fault_msg(s->uffd, &msg))
 			continue;
-		if (n < 0)
-			fail("read(userfaultfd): %s", strerror(errno));
-		if (n != sizeof(msg))
-			fail("read(userfaultfd) returned %zd bytes", n);
-		if (msg.event != UFFD_EVENT_PAGEFAULT)
-			fail("unexpected event %#x", msg.event);
 		addr = msg.arg.pagefault.address & ~(uintptr_t)(ps - 1);
 		if (addr < base || addr >= end)
 			fail("fault at %#lx outside the area %#lx-%#lx",
@@ -1150,16 +1163,9 @@ static void *wp_handler_main(void *arg)
 		size_t k = atomic_load(&s->msgs);
 		uintptr_t want = (uintptr_t)s->area + k * ps;
 		struct uffd_msg msg;
-		ssize_t n = read(s->uffd, &msg, sizeof(msg));
 
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		if (!read_fault_msg(s->uffd, &msg))
 			continue;
-		if (n < 0)
-			fail("read(userfaultfd): %s", strerror(errno));
-		if (n != sizeof(msg))
-			fail("read(userfaultfd) returned %zd bytes", n);
-		if (msg.event != UFFD_EVENT_PAGEFAULT)
-			fail("wp_fault: unexpected event %#x", msg.event);
 		if ((msg.arg.pagefault.flags & WP_FLAGS) != WP_FLAGS)
 			fail("wp_fault: message %zu has flags %#llx, expected WP|WRITE",
 			     k, (unsigned long long)msg.arg.pagefault.flags);
