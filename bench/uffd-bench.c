@@ -33,8 +33,11 @@
  *         per fault.  wp_protect_4k and wp_unprotect_4k: one
  *         UFFDIO_WRITEPROTECT call protecting, then one unprotecting, the
  *         whole -p area of 4 KiB pages (MADV_NOHUGEPAGE), 5 times a run;
- *         GB/s, the median of all the calls.  wp_protect_thp and
- *         wp_unprotect_thp: the same on a 2 MiB-aligned MADV_HUGEPAGE
+ *         GB/s, the median of all the calls.  wp_rewrite_4k: after each
+ *         unprotect, one store to every page of the area (what a program
+ *         pays afterwards for pages left read-only: a fault each); GB/s
+ *         of the pages written.  wp_protect_thp, wp_unprotect_thp and
+ *         wp_rewrite_thp: the same on a 2 MiB-aligned MADV_HUGEPAGE
  *         area, skipped ("# skip") unless smaps counts all of it as
  *         AnonHugePages.  Every page's uffd-wp bit is read back from
  *         /proc/self/pagemap (bit 57) after each call, and every store
@@ -46,9 +49,9 @@
  * Each figure is one line "BENCH <key> <value> <unit>"; other lines start
  * with "# ".  Every benchmark checks what it measured: each page carries a
  * pattern derived from its index, every byte of every page is compared
- * after each run, and zero pages must read as zero (wp_protect_* and
- * wp_unprotect_*, which move no data, check the tag in the first word of
- * each page and the uffd-wp bits).  Any mismatch or error ends the
+ * after each run, and zero pages must read as zero (wp_protect_*,
+ * wp_unprotect_* and wp_rewrite_*, which move no data, check the tag in
+ * the first word of each page and the uffd-wp bits).  Any mismatch or error ends the
  * program with a message and a non-zero status; so does the watchdog (-w)
  * if something hangs.
  *
@@ -1283,13 +1286,16 @@ static char *map_thp(size_t len)
 }
 
 /*
- * One run: register the populated area, then WP_ROUNDS times protect the
- * whole of it in one call and unprotect it in one call, each call timed
- * alone and followed by a look at every page's uffd-wp bit.  GB/s into
- * prot[] and unprot[].
+ * One run on an area populated with the pattern of seed: register it, then
+ * WP_ROUNDS times protect the whole of it in one call, unprotect it in one
+ * call, and store a new tag in every page, as a program does once its
+ * pages are free to be written again.  Each step is timed alone and
+ * followed by a look at every page's uffd-wp bit; GB/s into rate[step][]
+ * (the stores: bytes of the pages written).  Every round thus begins on
+ * writable, dirty pages, with every kernel.
  */
-static void wp_range_run(int fd, char *p, size_t len, double *prot,
-			 double *unprot, const char *what)
+static void wp_range_run(int fd, char *p, size_t len, double *rate[3],
+			 uint64_t seed, const char *what)
 {
 	uffd_register_wp(fd, p, len);
 	for (int i = 0; i < WP_ROUNDS; i++) {
@@ -1299,13 +1305,19 @@ static void wp_range_run(int fd, char *p, size_t len, double *prot,
 		uffd_writeprotect(fd, (uintptr_t)p, len,
 				  UFFDIO_WRITEPROTECT_MODE_WP);
 		t1 = now_ns();
-		prot[i] = (double)len / (double)(t1 - t0);
+		rate[0][i] = (double)len / (double)(t1 - t0);
 		check_wp_bits(p, len, 1, what);
 
 		t0 = now_ns();
 		uffd_writeprotect(fd, (uintptr_t)p, len, 0);
 		t1 = now_ns();
-		unprot[i] = (double)len / (double)(t1 - t0);
+		rate[1][i] = (double)len / (double)(t1 - t0);
+		check_wp_bits(p, len, 0, what);
+
+		t0 = now_ns();
+		populate(p, len / ps, seed + i + 1);
+		t1 = now_ns();
+		rate[2][i] = (double)len / (double)(t1 - t0);
 		check_wp_bits(p, len, 0, what);
 	}
 	uffd_unregister(fd, p, len);
@@ -1318,51 +1330,55 @@ static void wp_range_run(int fd, char *p, size_t len, double *prot,
  */
 static void bench_wp_range(int fd, int thp)
 {
-	static const char *const key[2][2] = {
-		{ "wp_protect_4k", "wp_unprotect_4k" },
-		{ "wp_protect_thp", "wp_unprotect_thp" },
+	static const char *const key[2][3] = {
+		{ "wp_protect_4k", "wp_unprotect_4k", "wp_rewrite_4k" },
+		{ "wp_protect_thp", "wp_unprotect_thp", "wp_rewrite_thp" },
 	};
 	size_t len = wp_len();
-	int nrate = opt_reps * WP_ROUNDS, r;
-	double *prot = calloc(nrate, sizeof(*prot));
-	double *unprot = calloc(nrate, sizeof(*unprot));
-	uint64_t seed = 0x7770 + thp;
+	int nrate = opt_reps * WP_ROUNDS, r, k;
+	double *rate[3];
+	uint64_t seed = 0x7770 + thp * 0x100;
 
-	if (!prot || !unprot)
-		fail("out of memory");
+	for (k = 0; k < 3; k++) {
+		rate[k] = calloc(nrate, sizeof(*rate[k]));
+		if (!rate[k])
+			fail("out of memory");
+	}
 	for (r = 0; r < opt_reps; r++) {
 		char *p = thp ? map_thp(len) : map_area(len);
+		double *run[3];
 		size_t kb, after;
 
 		if (!p) {
-			printf("# skip %s, %s: madvise(MADV_HUGEPAGE): no THP in this kernel\n",
-			       key[thp][0], key[thp][1]);
+			printf("# skip %s, %s, %s: madvise(MADV_HUGEPAGE): no THP in this kernel\n",
+			       key[thp][0], key[thp][1], key[thp][2]);
 			break;
 		}
 		populate(p, len / ps, seed);
 		kb = thp ? anon_huge_kb(p, len) : 0;
 		if (thp && kb < len / 1024) {
-			printf("# skip %s, %s: %zu of %zu MiB are THP (AnonHugePages)\n",
-			       key[thp][0], key[thp][1], kb / 1024, len / MiB);
+			printf("# skip %s, %s, %s: %zu of %zu MiB are THP (AnonHugePages)\n",
+			       key[thp][0], key[thp][1], key[thp][2],
+			       kb / 1024, len / MiB);
 			unmap(p, len);
 			break;
 		}
-		wp_range_run(fd, p, len, prot + r * WP_ROUNDS,
-			     unprot + r * WP_ROUNDS, key[thp][0]);
+		for (k = 0; k < 3; k++)
+			run[k] = rate[k] + r * WP_ROUNDS;
+		wp_range_run(fd, p, len, run, seed, key[thp][0]);
 		/* Not an error, but then the figure includes splitting. */
 		after = thp ? anon_huge_kb(p, len) : 0;
 		if (after < kb)
 			printf("# %s: %zu of %zu MiB still THP after the rounds\n",
 			       key[thp][0], after / 1024, kb / 1024);
-		check_populated(p, len / ps, seed, key[thp][0]);
+		check_populated(p, len / ps, seed + WP_ROUNDS, key[thp][0]);
 		unmap(p, len);
 	}
-	if (r == opt_reps) {
-		bench(key[thp][0], median(prot, nrate), "GB/s");
-		bench(key[thp][1], median(unprot, nrate), "GB/s");
+	for (k = 0; k < 3; k++) {
+		if (r == opt_reps)
+			bench(key[thp][k], median(rate[k], nrate), "GB/s");
+		free(rate[k]);
 	}
-	free(prot);
-	free(unprot);
 }
 
 static void bench_wp(void)
@@ -1374,7 +1390,7 @@ static void bench_wp(void)
 		printf("# skip wp_*: UFFDIO_API does not offer UFFD_FEATURE_PAGEFAULT_FLAG_WP\n");
 		return;
 	}
-	printf("# wp: UFFDIO_WRITEPROTECT of %zu MiB (-p), %d protect + unprotect pairs a run (GB = 1e9 bytes)\n",
+	printf("# wp: UFFDIO_WRITEPROTECT of %zu MiB (-p), %d protect + unprotect + rewrite rounds a run (GB = 1e9 bytes)\n",
 	       wp_len() / MiB, WP_ROUNDS);
 	bench_wp_fault(fd);
 	bench_wp_range(fd, 0);
