@@ -69,7 +69,9 @@
  * Failures never hang: a lost connection, a protocol or ioctl error ends
  * the whole process (workload threads parked in a userfault would wait
  * forever otherwise) after reaping the source; a watchdog (-T) does the
- * same.  Exit status: 0 success, 1 failure, 2 usage.
+ * same, after printing each destination thread's state, wait channel and
+ * kernel stack (from /proc/self/task), so that a hang says where it was.
+ * Exit status: 0 success, 1 failure, 2 usage.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -282,6 +284,63 @@ fatal(const char *fmt, ...)
 	_exit(1);
 }
 
+/* Copy /proc/self/task/<tid>/<what> to stderr; async-signal-safe. */
+static void dump_task_file(const char *tid, const char *what)
+{
+	char path[96], buf[2048];
+	ssize_t n;
+	int fd;
+
+	path[0] = 0;
+	strcat(path, "/proc/self/task/");
+	strcat(path, tid);
+	strcat(path, "/");
+	strcat(path, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = 0;
+		say_raw(buf);
+	}
+	close(fd);
+	say_raw("\n");
+}
+
+/*
+ * What each thread of the destination is doing when the watchdog fires:
+ * its name, state and wait channel, and its kernel stack where the kernel
+ * keeps one (CONFIG_STACKTRACE, root).  Async-signal-safe: raw getdents64.
+ */
+static void dump_threads(void)
+{
+	char buf[4096];
+	long n;
+	int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dir < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n; ) {
+			/* struct linux_dirent64: ino, off, reclen, type, name */
+			unsigned short reclen;
+			const char *name = buf + off + 19;
+
+			memcpy(&reclen, buf + off + 16, sizeof(reclen));
+			off += reclen;
+			if (name[0] == '.')
+				continue;
+			say_raw(PROG ": thread ");
+			say_raw(name);
+			say_raw(": ");
+			dump_task_file(name, "stat");
+			dump_task_file(name, "wchan");
+			dump_task_file(name, "stack");
+		}
+	}
+	close(dir);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -289,6 +348,8 @@ static void on_alarm(int sig)
 		return;		/* a fatal error is being reported */
 	say_raw(is_source ? PROG ": source: watchdog expired, giving up\n" :
 		PROG ": destination: watchdog expired (-T), giving up\n");
+	if (!is_source)
+		dump_threads();
 	if (!is_source && child_pid > 0) {
 		kill(child_pid, SIGKILL);
 		waitpid(child_pid, NULL, 0);
