@@ -6,11 +6,12 @@
 S := scripts
 PLANS := tests/plans
 MAIN_PLANS := smoke demo
-CHECK_PLANS := smoke mm uffd demo man qemu criu
+CHECK_PLANS := smoke mm uffd demo man qemu criu fuzz leak
 TREE := build/linux/.git
 
 .PHONY: all main check check-base check-bisect checkpatch deps tree export \
-	check-export check-docs check-cross bench shell clean distclean
+	check-export check-docs check-cross lint fuzz bench shell clean \
+	distclean
 
 all: main
 
@@ -65,8 +66,17 @@ PLANS_base := base mm
 main: deps kernel-guest build/plans/main.plan
 	$(S)/run-plan.sh build/plans/main.plan
 
-check: deps check-docs kernel-debug build/plans/check.plan
+check: deps check-docs kernel-debug lint build/plans/check.plan
 	$(S)/run-plan.sh build/plans/check.plan
+
+# Static analysis of the files the series touches: sparse, W=1, kernel-doc
+# and coccinelle; only what the base does not have counts (lint/).
+lint: deps kernel-debug
+	$(S)/lint.sh
+
+# The randomized exerciser for as long as asked (SECONDS, SEED, INJECT=1).
+fuzz: deps kernel-debug
+	SECONDS="$(SECONDS)" SEED="$(SEED)" INJECT="$(INJECT)" $(S)/fuzz.sh
 
 # Issue 3's checks of the prepared base: nothing of userfaultfd is left,
 # it builds with both configurations, boots, and mm behaves.

@@ -4,7 +4,7 @@ set -eu
 pkgs="linux-source-6.1 qemu-system-x86 busybox-static gcc make flex bison bc
 libelf-dev libssl-dev cpio ccache sparse xz-utils dwarves python3 perl git
 gzip kmod procps python3-ply python3-git mandoc man-db gnuplot-nox
-gcc-multilib criu"
+gcc-multilib criu coccinelle"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
