@@ -154,6 +154,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -858,64 +859,77 @@ static void check_result(int call, long long res, int e, unsigned long len)
 			 calls[call].name, res, len);
 }
 
+/*
+ * The tail of every fill call: the errno against the call's allowed set,
+ * a success that had to fail, the statistics and the result field (@res,
+ * when the call reached the kernel with a readable argument).  @args
+ * describes the call for the messages.
+ */
+static int fill_done(int call, int stat, int e, bool must_fail, int bad,
+		     long long res, unsigned long len, const char *args)
+{
+	if (e)
+		check_err(call, e, "%s", args);
+	else if (must_fail)
+		semantic("%s %s succeeded", calls[call].name, args);
+	else
+		stat_inc(stat);
+	if (!bad && !must_fail)
+		check_result(call, res, e, len);
+	return e;
+}
+
 static int u_copy(int fd, unsigned long dst, unsigned long src,
 		  unsigned long len, uint64_t mode, int bad, bool must_fail)
 {
 	struct uffdio_copy a = { dst, src, len, mode, RESULT_SENTINEL };
 	long rc = xioctl(fd, UFFDIO_COPY, bad ? bad_ptr(bad) : &a);
 	int e = rc < 0 ? errno : 0;
+	char args[160];
 
-	if (e)
-		check_err(C_COPY, e, "fd=%d dst=%#lx src=%#lx len=%#lx mode=%#" PRIx64 " bad=%d",
-			  fd, dst, src, len, mode, bad);
-	else if (must_fail)
-		semantic("UFFDIO_COPY dst=%#lx src=%#lx len=%#lx mode=%#" PRIx64 " bad=%d succeeded",
-			 dst, src, len, mode, bad);
-	else
-		stat_inc(S_COPY);
-	if (!bad && !must_fail)
-		check_result(C_COPY, a.copy, e, len);
-	return e;
+	snprintf(args, sizeof(args),
+		 "fd=%d dst=%#lx src=%#lx len=%#lx mode=%#" PRIx64 " bad=%d",
+		 fd, dst, src, len, mode, bad);
+	return fill_done(C_COPY, S_COPY, e, must_fail, bad, a.copy, len, args);
+}
+
+/*
+ * UFFDIO_ZEROPAGE and UFFDIO_CONTINUE take the same argument: a range, a
+ * mode and a result field.
+ */
+static int u_range_fill(int fd, int call, int stat, unsigned long start,
+			unsigned long len, uint64_t mode, int bad,
+			bool must_fail)
+{
+	struct uffdio_zeropage a = { { start, len }, mode, RESULT_SENTINEL };
+	unsigned long req = call == C_ZEROPAGE ? UFFDIO_ZEROPAGE :
+						  UFFDIO_CONTINUE;
+	long rc = xioctl(fd, req, bad ? bad_ptr(bad) : &a);
+	int e = rc < 0 ? errno : 0;
+	char args[128];
+
+	snprintf(args, sizeof(args), "fd=%d [%#lx+%#lx] mode=%#" PRIx64 " bad=%d",
+		 fd, start, len, mode, bad);
+	return fill_done(call, stat, e, must_fail, bad, a.zeropage, len, args);
 }
 
 static int u_zeropage(int fd, unsigned long start, unsigned long len,
 		      uint64_t mode, int bad, bool must_fail)
 {
-	struct uffdio_zeropage a = { { start, len }, mode, RESULT_SENTINEL };
-	long rc = xioctl(fd, UFFDIO_ZEROPAGE, bad ? bad_ptr(bad) : &a);
-	int e = rc < 0 ? errno : 0;
-
-	if (e)
-		check_err(C_ZEROPAGE, e, "fd=%d [%#lx+%#lx] mode=%#" PRIx64 " bad=%d",
-			  fd, start, len, mode, bad);
-	else if (must_fail)
-		semantic("UFFDIO_ZEROPAGE [%#lx+%#lx] mode=%#" PRIx64 " bad=%d succeeded",
-			 start, len, mode, bad);
-	else
-		stat_inc(S_ZEROPAGE);
-	if (!bad && !must_fail)
-		check_result(C_ZEROPAGE, a.zeropage, e, len);
-	return e;
+	return u_range_fill(fd, C_ZEROPAGE, S_ZEROPAGE, start, len, mode, bad,
+			    must_fail);
 }
 
 static int u_continue(int fd, unsigned long start, unsigned long len,
 		      uint64_t mode, int bad, bool must_fail)
 {
-	struct uffdio_continue a = { { start, len }, mode, RESULT_SENTINEL };
-	long rc = xioctl(fd, UFFDIO_CONTINUE, bad ? bad_ptr(bad) : &a);
-	int e = rc < 0 ? errno : 0;
-
-	if (e)
-		check_err(C_CONTINUE, e, "fd=%d [%#lx+%#lx] mode=%#" PRIx64 " bad=%d",
-			  fd, start, len, mode, bad);
-	else if (must_fail)
-		semantic("UFFDIO_CONTINUE [%#lx+%#lx] mode=%#" PRIx64 " bad=%d succeeded",
-			 start, len, mode, bad);
-	else
-		stat_inc(S_CONTINUE);
-	if (!bad && !must_fail)
-		check_result(C_CONTINUE, a.mapped, e, len);
-	return e;
+	_Static_assert(sizeof(struct uffdio_continue) ==
+		       sizeof(struct uffdio_zeropage) &&
+		       offsetof(struct uffdio_continue, mapped) ==
+		       offsetof(struct uffdio_zeropage, zeropage),
+		       "UFFDIO_CONTINUE's argument is UFFDIO_ZEROPAGE's");
+	return u_range_fill(fd, C_CONTINUE, S_CONTINUE, start, len, mode, bad,
+			    must_fail);
 }
 
 static int u_wp(int fd, unsigned long start, unsigned long len,
