@@ -4,7 +4,7 @@
  * memory, and shmem and hugetlbfs for fillf; UFFDIO_API features 0; wp
  * uses WP mode with UFFD_FEATURE_PAGEFAULT_FLAG_WP).
  *
- *   uffd-bench [options] [rt|mf|fill|fillf|wp|base|all]...
+ *   uffd-bench [options] [rt|mf|pf|fill|fillt|fillf|wp|base|all]...
  *
  *   rt    fault round trip: one thread reads N pages of a registered area,
  *         one at a time; one handler thread serves each fault with
@@ -14,8 +14,34 @@
  *   mf    many faulters on one userfaultfd: F = 1, 2, 4, 8 threads each read
  *         their own slice of the area (the total is fixed), served by one
  *         handler thread or by F handler threads; faults per second.
- *   fill  UFFDIO_COPY of a whole area in 4 KiB, 64 KiB and 2 MiB calls, and
- *         UFFDIO_ZEROPAGE in 2 MiB calls, with no fault at all; GB/s.
+ *   pf    parked faults on one userfaultfd: T = 16, 64, 256, 1024 (-P)
+ *         threads (64 KiB stacks), released together by a barrier, each
+ *         read a page of their own, a fresh one each round, for
+ *         max(1, 4096 / T) rounds: at least max(T, 4096) faults per T.
+ *         One handler thread read()s up to 64 messages at a time and
+ *         serves each page with UFFDIO_COPY: pf_wake_t<T> wakes with each
+ *         copy; pf_batch_t<T> copies with DONTWAKE, then wakes the span of
+ *         the batch's pages with one UFFDIO_WAKE.  Faults per second over
+ *         the rounds, each round timed from the first thread's access to
+ *         the last one's return, the median of the runs.
+ *         pf_wake_t<T>_dup and pf_batch_t<T>_dup: messages for a page
+ *         already filled (EEXIST), summed over the -r runs (unit msgs).
+ *         A T the system will not make threads for (EAGAIN) is skipped
+ *         ("# skip pf T=...").
+ *   fill  UFFDIO_COPY of a whole area in 4 KiB, 64 KiB and 2 MiB calls
+ *         (fill_copy_4k, fill_copy_64k, fill_copy_2m), and UFFDIO_ZEROPAGE
+ *         in 4 KiB, 64 KiB and 2 MiB calls (fill_zero_4k, fill_zero_64k,
+ *         fill_zero), with no fault at all; GB/s.  fill_read_4k_pages:
+ *         after each 2 MiB-call copy, still registered, one read of an
+ *         8-byte word per 64-byte line of the whole area (what a program
+ *         pays to first read pages filled for it); GB/s of the area.
+ *   fillt the same into 2 MiB-aligned MADV_HUGEPAGE memory, a fresh
+ *         mapping each run: fill_copy_thp_4k, fill_copy_thp_64k,
+ *         fill_copy_thp_2m, fill_zero_thp_4k, fill_zero_thp_64k and
+ *         fill_zero_thp_2m (-f MiB each), and fill_read_thp after
+ *         fill_copy_thp_2m.  How much of the area smaps counts as
+ *         AnonHugePages after the 2 MiB-call runs is printed ("# fillt:"),
+ *         for information.  Skipped ("# skip") in a kernel without THP.
  *   fillf the same on other memory, into a fresh mapping each run:
  *         UFFDIO_COPY in 64 KiB and 2 MiB calls and UFFDIO_ZEROPAGE in
  *         2 MiB calls into a shared memfd (-f MiB); UFFDIO_COPY in 2 MiB
@@ -49,11 +75,12 @@
  * Each figure is one line "BENCH <key> <value> <unit>"; other lines start
  * with "# ".  Every benchmark checks what it measured: each page carries a
  * pattern derived from its index, every byte of every page is compared
- * after each run, and zero pages must read as zero (wp_protect_*,
- * wp_unprotect_* and wp_rewrite_*, which move no data, check the tag in
- * the first word of each page and the uffd-wp bits).  Any mismatch or error ends the
- * program with a message and a non-zero status; so does the watchdog (-w)
- * if something hangs.
+ * after each run, and zero pages must read as zero; pf also checks the
+ * word each faulter read, the fill_read_* passes the sum of what they read
+ * (wp_protect_*, wp_unprotect_* and wp_rewrite_*, which move no data,
+ * check the tag in the first word of each page and the uffd-wp bits).
+ * Any mismatch or error ends the program with a message and a non-zero
+ * status; so does the watchdog (-w) if something hangs.
  *
  * Threads are named uffd-fault / uffd-handler for the guest's stack dumps.
  */
@@ -62,6 +89,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <sched.h>
@@ -84,7 +112,8 @@
 static size_t opt_pages = 2000;		/* rt, wp and base: faults per run */
 static size_t opt_mf_pages = 8192;	/* mf: total faults per run */
 static int opt_max_threads = 8;		/* mf: F = 1, 2, 4, ... up to this */
-static size_t opt_fill_mib = 64;	/* fill, fillf: UFFDIO_COPY area */
+static size_t opt_pf_max = 1024;	/* pf: T = 16, 64, 256, ... up to this */
+static size_t opt_fill_mib = 64;	/* fill, fillt, fillf: UFFDIO_COPY area */
 static size_t opt_zero_mib = 256;	/* fill: UFFDIO_ZEROPAGE area */
 static size_t opt_wp_mib = 256;		/* wp: UFFDIO_WRITEPROTECT area */
 static int opt_reps = 1;		/* runs of each benchmark */
@@ -119,7 +148,7 @@ static int64_t now_ns(void)
 
 static void bench(const char *key, double value, const char *unit)
 {
-	if (strcmp(unit, "faults/s") == 0)
+	if (strcmp(unit, "faults/s") == 0 || strcmp(unit, "msgs") == 0)
 		printf("BENCH %s %.0f %s\n", key, value, unit);
 	else
 		printf("BENCH %s %.3f %s\n", key, value, unit);
@@ -221,6 +250,68 @@ static void dontneed(void *p, size_t len)
 		fail("madvise(MADV_DONTNEED): %s", strerror(errno));
 }
 
+/* mib MiB in whole 2 MiB units (whole huge pages, whole 2 MiB calls). */
+static size_t whole_2m(size_t mib)
+{
+	return (mib * MiB + 2 * MiB - 1) / (2 * MiB) * (2 * MiB);
+}
+
+/*
+ * len bytes of private anonymous memory on a 2 MiB boundary, with
+ * MADV_HUGEPAGE; NULL where the kernel has no THP (EINVAL).
+ */
+static char *map_thp(size_t len)
+{
+	size_t extra = 2 * MiB, head;
+	char *m = mmap(NULL, len + extra, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p;
+
+	if (m == MAP_FAILED)
+		fail("mmap %zu bytes: %s", len + extra, strerror(errno));
+	p = (char *)(((uintptr_t)m + extra - 1) & ~(uintptr_t)(extra - 1));
+	head = p - m;
+	if (head)
+		unmap(m, head);
+	if (extra - head)
+		unmap(p + len, extra - head);
+	if (!madvise(p, len, MADV_HUGEPAGE))
+		return p;
+	if (errno != EINVAL)
+		fail("madvise(MADV_HUGEPAGE): %s", strerror(errno));
+	unmap(p, len);
+	return NULL;
+}
+
+/*
+ * Kilobytes of [p, p + len) that /proc/self/smaps counts as AnonHugePages,
+ * over the VMAs that meet the range (nothing else here uses THP).
+ */
+static size_t anon_huge_kb(const char *p, size_t len)
+{
+	uintptr_t start = (uintptr_t)p, end = start + len;
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512];
+	size_t sum = 0;
+	int in = 0;
+
+	if (!f)
+		fail("open /proc/self/smaps: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
+		size_t kb;
+
+		/* A field line ("AnonHugePages:") scans one number at most. */
+		if (sscanf(line, "%lx-%lx", &s, &e) == 2)
+			in = s < end && e > start;
+		else if (in && sscanf(line, "AnonHugePages: %zu kB", &kb) == 1)
+			sum += kb;
+	}
+	if (fclose(f))
+		fail("close(smaps): %s", strerror(errno));
+	return sum;
+}
+
 /* A source buffer of n pages holding the pattern, already faulted in. */
 static char *pattern_buffer(size_t n, uint64_t seed)
 {
@@ -260,15 +351,25 @@ static void find_cpus(void)
 		fail("no CPU in the affinity mask");
 }
 
+/* 0, or pthread_create()'s error for the caller to judge. */
+static int try_start_thread(pthread_t *t, const pthread_attr_t *attr,
+			    void *(*fn)(void *), void *arg, const char *name)
+{
+	int err = pthread_create(t, attr, fn, arg);
+
+	if (!err)
+		pthread_setname_np(*t, name);
+	return err;
+}
+
 static pthread_t start_thread(void *(*fn)(void *), void *arg,
 			      const char *name)
 {
 	pthread_t t;
-	int err = pthread_create(&t, NULL, fn, arg);
+	int err = try_start_thread(&t, NULL, fn, arg, name);
 
 	if (err)
 		fail("pthread_create: %s", strerror(err));
-	pthread_setname_np(t, name);
 	return t;
 }
 
@@ -393,22 +494,31 @@ static void uffd_register_wp(int fd, void *p, size_t len)
 }
 
 /*
- * Read one message from @uffd into *@msg: false when interrupted or none
- * is ready (try again), true for a page fault; anything else fails.
+ * Read up to @max messages from @uffd into @msg: 0 when interrupted or
+ * none is ready (try again), else how many, all page faults; anything
+ * else fails.  Once it has one message, read() returns with those queued.
  */
-static bool read_fault_msg(int uffd, struct uffd_msg *msg)
+static int read_fault_msgs(int uffd, struct uffd_msg *msg, int max)
 {
-	ssize_t n = read(uffd, msg, sizeof(*msg));
+	ssize_t n = read(uffd, msg, max * sizeof(*msg));
+	ssize_t sz = sizeof(*msg);
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return false;
+		return 0;
 	if (n < 0)
 		fail("read(userfaultfd): %s", strerror(errno));
-	if (n != sizeof(*msg))
+	if (n == 0 || n % sz)
 		fail("read(userfaultfd) returned %zd bytes", n);
-	if (msg->event != UFFD_EVENT_PAGEFAULT)
-		fail("unexpected event %#x", msg->event);
-	return true;
+	for (ssize_t i = 0; i < n / sz; i++)
+		if (msg[i].event != UFFD_EVENT_PAGEFAULT)
+			fail("unexpected event %#x", msg[i].event);
+	return n / sz;
+}
+
+/* One message: false when there is none yet, true for a page fault. */
+static bool read_fault_msg(int uffd, struct uffd_msg *msg)
+{
+	return read_fault_msgs(uffd, msg, 1) == 1;
 }
 
 static void uffd_unregister(int fd, void *p, size_t len)
@@ -448,10 +558,11 @@ static void uffd_writeprotect(int fd, uintptr_t start, size_t len,
 
 /*
  * UFFDIO_COPY (zero: UFFDIO_ZEROPAGE) of len bytes, going on after a
- * partial EAGAIN.  0 on success, -errno on failure (EEXIST included).
+ * partial EAGAIN; dontwake: leave the faulting threads asleep, for a
+ * UFFDIO_WAKE later.  0 on success, -errno on failure (EEXIST included).
  */
-static int uffd_fill(int fd, uintptr_t dst, uintptr_t src, size_t len,
-		     int zero)
+static int uffd_fill_mode(int fd, uintptr_t dst, uintptr_t src, size_t len,
+			  int zero, int dontwake)
 {
 	int again = 0;
 
@@ -462,6 +573,7 @@ static int uffd_fill(int fd, uintptr_t dst, uintptr_t src, size_t len,
 		if (zero) {
 			struct uffdio_zeropage z = {
 				.range = { .start = dst, .len = len },
+				.mode = dontwake ? UFFDIO_ZEROPAGE_MODE_DONTWAKE : 0,
 			};
 
 			r = ioctl(fd, UFFDIO_ZEROPAGE, &z);
@@ -469,6 +581,7 @@ static int uffd_fill(int fd, uintptr_t dst, uintptr_t src, size_t len,
 		} else {
 			struct uffdio_copy c = {
 				.dst = dst, .src = src, .len = len,
+				.mode = dontwake ? UFFDIO_COPY_MODE_DONTWAKE : 0,
 			};
 
 			r = ioctl(fd, UFFDIO_COPY, &c);
@@ -492,6 +605,12 @@ static int uffd_fill(int fd, uintptr_t dst, uintptr_t src, size_t len,
 		}
 	}
 	return 0;
+}
+
+static int uffd_fill(int fd, uintptr_t dst, uintptr_t src, size_t len,
+		     int zero)
+{
+	return uffd_fill_mode(fd, dst, src, len, zero, 0);
 }
 
 /* ---- the fault handler ----------------------------------------------- */
@@ -789,77 +908,536 @@ static void bench_mf(void)
 	unmap(src, opt_mf_pages * ps);
 }
 
-/* ---- fill: UFFDIO_COPY / UFFDIO_ZEROPAGE without faults -------------- */
+/* ---- pf: parked faults ----------------------------------------------- */
 
-static void bench_fill(void)
+/* Faults per run at least, and messages per read() at most. */
+#define PF_MIN_FAULTS	4096
+#define PF_BATCH	64
+/* Faulter stacks: small, so that 1024 threads fit in the guest. */
+#define PF_STACK	(64 * 1024)
+
+/*
+ * One run: T faulters and one handler.  Page r * T + i is thread i's in
+ * round r; the page after the last is a sentinel whose fault stops the
+ * handler.  t0, t1 and val are per page: the times around its thread's
+ * read and the word read.
+ */
+struct pf_run {
+	int uffd;
+	char *area;
+	const char *src;		/* the pattern of the npages pages */
+	size_t nthreads, rounds, npages;
+	int batch;			/* DONTWAKE copies, one wake a read() */
+	pthread_mutex_t gate;		/* held until every faulter exists */
+	bool abort;			/* under gate: some faulter does not */
+	pthread_barrier_t go;		/* T + 1: each round's start and end */
+	int64_t *t0, *t1;
+	uint64_t *val;
+	/* The handler's, read once it has returned. */
+	size_t msgs, copies, dups, sentinels;
+};
+
+struct pf_faulter {
+	struct pf_run *p;
+	size_t idx;
+};
+
+static void *pf_faulter_main(void *arg)
 {
-	static const size_t chunk[] = { 4096, 64 * 1024, 2 * MiB };
-	static const char *const key[] = {
-		"fill_copy_4k", "fill_copy_64k", "fill_copy_2m"
-	};
-	/* Whole 2 MiB calls. */
-	size_t len = (opt_fill_mib * MiB + 2 * MiB - 1) / (2 * MiB) * (2 * MiB);
-	size_t zlen = (opt_zero_mib * MiB + 2 * MiB - 1) / (2 * MiB) * (2 * MiB);
-	uint64_t seed = 0x66696c6c;
-	char *src = pattern_buffer(len / ps, seed);
-	char *dst = map_area(len), *z;
+	struct pf_faulter *f = arg;
+	struct pf_run *p = f->p;
+	bool abort;
+
+	pthread_mutex_lock(&p->gate);
+	abort = p->abort;
+	pthread_mutex_unlock(&p->gate);
+	if (abort)
+		return NULL;
+	for (size_t r = 0; r < p->rounds; r++) {
+		size_t i = r * p->nthreads + f->idx;
+		const volatile uint64_t *q =
+			(const volatile uint64_t *)(p->area + i * ps);
+		int64_t t0, t1;
+		uint64_t v;
+
+		pthread_barrier_wait(&p->go);
+		t0 = now_ns();
+		v = *q;
+		t1 = now_ns();
+		p->t0[i] = t0;
+		p->t1[i] = t1;
+		p->val[i] = v;
+		/* No thread faults on round r + 1 before all are done. */
+		pthread_barrier_wait(&p->go);
+	}
+	return NULL;
+}
+
+/*
+ * Serve one message; true for the sentinel.  A data page's copy widens
+ * [*lo, *hi], the pages the batch must wake.  EEXIST: a second message
+ * for a page already filled, its thread woken here or by the batch wake.
+ */
+static bool pf_serve(struct pf_run *p, const struct uffd_msg *msg,
+		     uintptr_t *lo, uintptr_t *hi)
+{
+	uintptr_t base = (uintptr_t)p->area;
+	uintptr_t end = base + (p->npages + 1) * ps;
+	uintptr_t addr = msg->arg.pagefault.address & ~(uintptr_t)(ps - 1);
+	size_t idx;
+	int r;
+
+	if (addr < base || addr >= end)
+		fail("pf: fault at %#lx outside the area %#lx-%#lx",
+		     (unsigned long)msg->arg.pagefault.address,
+		     (unsigned long)base, (unsigned long)end);
+	idx = (addr - base) / ps;
+	if (idx == p->npages) {
+		r = uffd_fill(p->uffd, addr, 0, ps, 1);
+		if (r == -EEXIST)
+			uffd_wake(p->uffd, addr, ps);
+		else if (r)
+			fail("pf: UFFDIO_ZEROPAGE of the sentinel page: %s",
+			     strerror(-r));
+		p->sentinels++;
+		return true;
+	}
+	r = uffd_fill_mode(p->uffd, addr, (uintptr_t)p->src + idx * ps, ps,
+			   0, p->batch);
+	if (r == -EEXIST) {
+		p->dups++;
+		if (!p->batch)
+			uffd_wake(p->uffd, addr, ps);
+	} else if (r) {
+		fail("pf: UFFDIO_COPY of page %zu: %s", idx, strerror(-r));
+	} else {
+		p->copies++;
+	}
+	if (addr < *lo)
+		*lo = addr;
+	if (addr > *hi)
+		*hi = addr;
+	return false;
+}
+
+static void *pf_handler_main(void *arg)
+{
+	struct pf_run *p = arg;
+	struct uffd_msg msg[PF_BATCH];
+	bool stop = false;
+
+	while (!stop) {
+		uintptr_t lo = UINTPTR_MAX, hi = 0;
+		int n = read_fault_msgs(p->uffd, msg, PF_BATCH);
+
+		p->msgs += n;
+		for (int i = 0; i < n; i++)
+			stop |= pf_serve(p, &msg[i], &lo, &hi);
+		if (p->batch && lo <= hi)
+			uffd_wake(p->uffd, lo, hi + ps - lo);
+	}
+	return NULL;
+}
+
+static void pf_init(struct pf_run *p, size_t nthreads, size_t rounds,
+		    int batch, const char *src)
+{
+	size_t n = nthreads * rounds;
+
+	memset(p, 0, sizeof(*p));
+	p->nthreads = nthreads;
+	p->rounds = rounds;
+	p->npages = n;
+	p->batch = batch;
+	p->src = src;
+	p->area = map_area((n + 1) * ps);
+	p->uffd = uffd_open();
+	uffd_register(p->uffd, p->area, (n + 1) * ps);
+	p->t0 = calloc(n, sizeof(*p->t0));
+	p->t1 = calloc(n, sizeof(*p->t1));
+	p->val = calloc(n, sizeof(*p->val));
+	if (!p->t0 || !p->t1 || !p->val)
+		fail("out of memory");
+	pthread_mutex_init(&p->gate, NULL);
+	pthread_barrier_init(&p->go, NULL, nthreads + 1);
+}
+
+static void pf_fini(struct pf_run *p)
+{
+	pthread_barrier_destroy(&p->go);
+	pthread_mutex_destroy(&p->gate);
+	free(p->t0);
+	free(p->t1);
+	free(p->val);
+	/* Closing it unregisters what a skipped run left registered. */
+	if (close(p->uffd))
+		fail("close(userfaultfd): %s", strerror(errno));
+	unmap(p->area, (p->npages + 1) * ps);
+}
+
+/*
+ * Start the faulters, held at the gate until all exist: how many were
+ * started.  Fewer than T, after a "# skip" line, where the system will
+ * not make that many threads (EAGAIN); those started then return at once.
+ */
+static size_t pf_start(struct pf_run *p, struct pf_faulter *f, pthread_t *ft)
+{
+	size_t stack = PF_STACK, n;
+	pthread_attr_t attr;
+	int err = 0;
+
+	if (stack < (size_t)PTHREAD_STACK_MIN)
+		stack = PTHREAD_STACK_MIN;
+	if (pthread_attr_init(&attr) ||
+	    pthread_attr_setstacksize(&attr, stack))
+		fail("pthread_attr_setstacksize(%zu)", stack);
+	pthread_mutex_lock(&p->gate);
+	for (n = 0; n < p->nthreads; n++) {
+		f[n].p = p;
+		f[n].idx = n;
+		err = try_start_thread(&ft[n], &attr, pf_faulter_main, &f[n],
+				       "uffd-fault");
+		if (err)
+			break;
+	}
+	pthread_attr_destroy(&attr);
+	if (err && err != EAGAIN)
+		fail("pthread_create of faulter %zu: %s", n, strerror(err));
+	if (err)
+		printf("# skip pf T=%zu: pthread_create of faulter %zu: %s\n",
+		       p->nthreads, n, strerror(err));
+	p->abort = err != 0;
+	pthread_mutex_unlock(&p->gate);
+	return n;
+}
+
+/* ns of the rounds, each from its first access to its last return. */
+static int64_t pf_time(const struct pf_run *p, const char *what)
+{
+	int64_t sum = 0;
+
+	for (size_t r = 0; r < p->rounds; r++) {
+		int64_t t0 = INT64_MAX, t1 = INT64_MIN;
+
+		for (size_t i = r * p->nthreads; i < (r + 1) * p->nthreads; i++) {
+			if (p->t0[i] < t0)
+				t0 = p->t0[i];
+			if (p->t1[i] > t1)
+				t1 = p->t1[i];
+		}
+		if (t1 <= t0)
+			fail("%s: no time elapsed in round %zu", what, r);
+		sum += t1 - t0;
+	}
+	return sum;
+}
+
+/*
+ * After the threads are gone: unregister first, so that a page the kernel
+ * failed to fill reads as zero (and fails the check) instead of hanging.
+ */
+static void pf_check(struct pf_run *p, uint64_t seed, const char *what)
+{
+	uffd_unregister(p->uffd, p->area, (p->npages + 1) * ps);
+	check_pattern(p->area, 0, p->npages, seed, what);
+	check_zero(p->area + p->npages * ps, ps, what);
+	for (size_t i = 0; i < p->npages; i++)
+		if (p->val[i] != tag(i, seed))
+			fail("%s: thread %zu read %#" PRIx64 " in round %zu, expected %#" PRIx64,
+			     what, i % p->nthreads, p->val[i],
+			     i / p->nthreads, tag(i, seed));
+	if (p->copies != p->npages || p->sentinels != 1 ||
+	    p->msgs != p->copies + p->dups + p->sentinels)
+		fail("%s: %zu messages: %zu pages copied for %zu, %zu repeated, %zu sentinels",
+		     what, p->msgs, p->copies, p->npages, p->dups,
+		     p->sentinels);
+}
+
+/*
+ * One run of T faulters: faults per second, its messages and repeated
+ * messages added to *msgs and *dups; negative where it was skipped.
+ */
+static double pf_run(size_t nthreads, size_t rounds, int batch,
+		     const char *src, uint64_t seed, size_t *msgs,
+		     size_t *dups, const char *what)
+{
+	struct pf_faulter *f = calloc(nthreads, sizeof(*f));
+	pthread_t *ft = calloc(nthreads, sizeof(*ft));
+	double rate = -1;
+	struct pf_run p;
+	size_t started;
+	pthread_t h;
+
+	if (!f || !ft)
+		fail("out of memory");
+	pf_init(&p, nthreads, rounds, batch, src);
+	h = start_thread(pf_handler_main, &p, "uffd-handler");
+	started = pf_start(&p, f, ft);
+	for (size_t r = 0; started == nthreads && r < rounds; r++) {
+		pthread_barrier_wait(&p.go);	/* all fault at once */
+		pthread_barrier_wait(&p.go);	/* all have their page */
+	}
+	for (size_t i = 0; i < started; i++)
+		join_thread(ft[i]);
+	if (*(volatile uint64_t *)(p.area + p.npages * ps) != 0)
+		fail("%s: the sentinel page does not read as zero", what);
+	join_thread(h);
+	if (started == nthreads) {
+		pf_check(&p, seed, what);
+		rate = (double)p.npages * 1e9 / (double)pf_time(&p, what);
+		*msgs += p.msgs;
+		*dups += p.dups;
+	}
+	pf_fini(&p);
+	free(f);
+	free(ft);
+	return rate;
+}
+
+/* opt_reps runs of one T and mode: false if skipped. */
+static bool pf_config(size_t nthreads, size_t rounds, int batch,
+		      const char *src, uint64_t seed, double *rate)
+{
+	size_t msgs = 0, dups = 0;
+	char key[64];
+
+	snprintf(key, sizeof(key), "pf_%s_t%zu", batch ? "batch" : "wake",
+		 nthreads);
+	for (int r = 0; r < opt_reps; r++) {
+		rate[r] = pf_run(nthreads, rounds, batch, src, seed, &msgs,
+				 &dups, key);
+		if (rate[r] < 0)
+			return false;
+	}
+	printf("# pf %s T=%zu: %zu rounds, %zu faults and %zu messages read in %d runs\n",
+	       batch ? "batch" : "wake", nthreads, rounds,
+	       nthreads * rounds * opt_reps, msgs, opt_reps);
+	bench(key, median(rate, opt_reps), "faults/s");
+	strcat(key, "_dup");
+	bench(key, (double)dups, "msgs");
+	return true;
+}
+
+static void bench_pf(void)
+{
 	double *rate = calloc(opt_reps, sizeof(*rate));
-	int fd = uffd_open();
 
 	if (!rate)
 		fail("out of memory");
+	printf("# pf: T faulters at once on one userfaultfd, a fresh page each a round, at least %d faults per run; one handler, up to %d messages a read()\n",
+	       PF_MIN_FAULTS, PF_BATCH);
+	for (size_t t = 16; t <= opt_pf_max; t *= 4) {
+		size_t rounds = t < PF_MIN_FAULTS ? PF_MIN_FAULTS / t : 1;
+		uint64_t seed = 0x7066 + t;
+		char *src = pattern_buffer(t * rounds, seed);
+
+		/* A T skipped for want of threads is skipped in both modes. */
+		if (pf_config(t, rounds, 0, src, seed, rate))
+			pf_config(t, rounds, 1, src, seed, rate);
+		unmap(src, t * rounds * ps);
+	}
+	free(rate);
+}
+
+/* ---- fill: UFFDIO_COPY / UFFDIO_ZEROPAGE without faults -------------- */
+
+/*
+ * One timed pass of UFFDIO_COPY from src (zero: UFFDIO_ZEROPAGE) over the
+ * len bytes at dst, in calls of chunk bytes.  GB/s (GB = 1e9 bytes).
+ */
+static double fill_pass(int fd, char *dst, const char *src, size_t len,
+			size_t chunk, int zero, const char *key)
+{
+	int64_t t0, t1;
+
+	t0 = now_ns();
+	for (size_t off = 0; off < len; off += chunk) {
+		int e = uffd_fill(fd, (uintptr_t)dst + off,
+				  zero ? 0 : (uintptr_t)src + off, chunk, zero);
+
+		if (e)
+			fail("%s: %s at offset %zu: %s", key,
+			     zero ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY", off,
+			     strerror(-e));
+	}
+	t1 = now_ns();
+	return (double)len / (double)(t1 - t0);
+}
+
+/* The sum of the first word of each 64-byte line. */
+static uint64_t line_sum(const char *p, size_t len)
+{
+	uint64_t sum = 0;
+
+	for (size_t off = 0; off < len; off += 64)
+		sum += *(const uint64_t *)(p + off);
+	return sum;
+}
+
+/* Where the read pass leaves its sum, so that no read can be left out. */
+static volatile uint64_t read_sink;
+
+/*
+ * One timed read of a word per cache line of the len bytes filled at p
+ * from src; the sum must be src's, so the pass read what the fill put
+ * there.  GB/s of the area.
+ */
+static double read_pass(const char *p, const char *src, size_t len,
+			const char *key)
+{
+	int64_t t0, t1;
+
+	t0 = now_ns();
+	read_sink = line_sum(p, len);
+	t1 = now_ns();
+	if (read_sink != line_sum(src, len))
+		fail("%s: the read pass summed %#" PRIx64 ", expected %#" PRIx64,
+		     key, (uint64_t)read_sink, line_sum(src, len));
+	return (double)len / (double)(t1 - t0);
+}
+
+/*
+ * One run: register dst, a fill pass, and (rd) a read pass while still
+ * registered, then unregister and check every byte.  GB/s of the fill;
+ * the read pass's in *rd.
+ */
+static double fill_run(int fd, char *dst, const char *src, size_t len,
+		       size_t chunk, int zero, uint64_t need, uint64_t seed,
+		       const char *key, double *rd)
+{
+	double rate;
+
+	uffd_register_need(fd, dst, len, need);
+	rate = fill_pass(fd, dst, src, len, chunk, zero, key);
+	if (rd)
+		*rd = read_pass(dst, src, len, key);
+	uffd_unregister(fd, dst, len);
+	if (zero)
+		check_zero(dst, len, key);
+	else
+		check_pattern(dst, 0, len / ps, seed, key);
+	return rate;
+}
+
+/* A figure of fill or fillt, and the read pass after it (rkey, or NULL). */
+struct fill_row {
+	const char *key;
+	size_t chunk;
+	int zero;
+	const char *rkey;
+};
+
+static void fill_report(const struct fill_row *w, double *rate, double *rd)
+{
+	bench(w->key, median(rate, opt_reps), "GB/s");
+	if (w->rkey)
+		bench(w->rkey, median(rd, opt_reps), "GB/s");
+}
+
+static void bench_fill(void)
+{
+	static const struct fill_row row[] = {
+		{ "fill_copy_4k", 4096, 0, NULL },
+		{ "fill_copy_64k", 64 * 1024, 0, NULL },
+		{ "fill_copy_2m", 2 * MiB, 0, "fill_read_4k_pages" },
+		{ "fill_zero_4k", 4096, 1, NULL },
+		{ "fill_zero_64k", 64 * 1024, 1, NULL },
+		{ "fill_zero", 2 * MiB, 1, NULL },
+	};
+	size_t len = whole_2m(opt_fill_mib), zlen = whole_2m(opt_zero_mib);
+	uint64_t seed = 0x66696c6c;
+	char *src = pattern_buffer(len / ps, seed);
+	char *dst = map_area(len), *z = map_area(zlen);
+	double *rate = calloc(opt_reps, sizeof(*rate));
+	double *rd = calloc(opt_reps, sizeof(*rd));
+	int fd = uffd_open();
+
+	if (!rate || !rd)
+		fail("out of memory");
 	printf("# fill: UFFDIO_COPY of %zu MiB, UFFDIO_ZEROPAGE of %zu MiB (GB = 1e9 bytes)\n",
 	       len / MiB, zlen / MiB);
-	for (size_t c = 0; c < sizeof(chunk) / sizeof(chunk[0]); c++) {
+	for (size_t i = 0; i < sizeof(row) / sizeof(row[0]); i++) {
+		const struct fill_row *w = &row[i];
+		char *p = w->zero ? z : dst;
+		size_t l = w->zero ? zlen : len;
+
 		for (int r = 0; r < opt_reps; r++) {
-			int64_t t0, t1;
-
-			uffd_register(fd, dst, len);
-			t0 = now_ns();
-			for (size_t off = 0; off < len; off += chunk[c]) {
-				int e = uffd_fill(fd, (uintptr_t)dst + off,
-						  (uintptr_t)src + off,
-						  chunk[c], 0);
-
-				if (e)
-					fail("%s: UFFDIO_COPY at offset %zu: %s",
-					     key[c], off, strerror(-e));
-			}
-			t1 = now_ns();
-			uffd_unregister(fd, dst, len);
-			check_pattern(dst, 0, len / ps, seed, key[c]);
-			dontneed(dst, len);
-			rate[r] = (double)len / (double)(t1 - t0);
+			rate[r] = fill_run(fd, p, src, l, w->chunk, w->zero,
+					   NEED_ALL, seed, w->key,
+					   w->rkey ? &rd[r] : NULL);
+			dontneed(p, l);
 		}
-		bench(key[c], median(rate, opt_reps), "GB/s");
+		fill_report(w, rate, rd);
 	}
 	unmap(dst, len);
-	unmap(src, len);
-
-	z = map_area(zlen);
-	for (int r = 0; r < opt_reps; r++) {
-		int64_t t0, t1;
-
-		uffd_register(fd, z, zlen);
-		t0 = now_ns();
-		for (size_t off = 0; off < zlen; off += 2 * MiB) {
-			int e = uffd_fill(fd, (uintptr_t)z + off, 0, 2 * MiB, 1);
-
-			if (e)
-				fail("fill_zero: UFFDIO_ZEROPAGE at offset %zu: %s",
-				     off, strerror(-e));
-		}
-		t1 = now_ns();
-		uffd_unregister(fd, z, zlen);
-		check_zero(z, zlen, "fill_zero");
-		dontneed(z, zlen);
-		rate[r] = (double)zlen / (double)(t1 - t0);
-	}
-	bench("fill_zero", median(rate, opt_reps), "GB/s");
 	unmap(z, zlen);
+	unmap(src, len);
 	if (close(fd))
 		fail("close(userfaultfd): %s", strerror(errno));
 	free(rate);
+	free(rd);
+}
+
+/* ---- fillt: the same into THP-enabled memory ------------------------- */
+
+/*
+ * Each run into a fresh mapping, so that none finds page tables or huge
+ * pages left by the one before.
+ */
+static void bench_fillt(void)
+{
+	static const struct fill_row row[] = {
+		{ "fill_copy_thp_4k", 4096, 0, NULL },
+		{ "fill_copy_thp_64k", 64 * 1024, 0, NULL },
+		{ "fill_copy_thp_2m", 2 * MiB, 0, "fill_read_thp" },
+		{ "fill_zero_thp_4k", 4096, 1, NULL },
+		{ "fill_zero_thp_64k", 64 * 1024, 1, NULL },
+		{ "fill_zero_thp_2m", 2 * MiB, 1, NULL },
+	};
+	size_t len = whole_2m(opt_fill_mib);
+	uint64_t seed = 0x66696c6c74;
+	char *p = map_thp(len), *src;
+	double *rate, *rd;
+	int fd;
+
+	if (!p) {
+		printf("# skip fill_*_thp_* and fill_read_thp: madvise(MADV_HUGEPAGE): no THP in this kernel\n");
+		return;
+	}
+	unmap(p, len);
+	src = pattern_buffer(len / ps, seed);
+	rate = calloc(opt_reps, sizeof(*rate));
+	rd = calloc(opt_reps, sizeof(*rd));
+	if (!rate || !rd)
+		fail("out of memory");
+	fd = uffd_open();
+	printf("# fillt: UFFDIO_COPY and UFFDIO_ZEROPAGE of %zu MiB of MADV_HUGEPAGE memory, a fresh mapping each run (GB = 1e9 bytes)\n",
+	       len / MiB);
+	for (size_t i = 0; i < sizeof(row) / sizeof(row[0]); i++) {
+		const struct fill_row *w = &row[i];
+
+		for (int r = 0; r < opt_reps; r++) {
+			p = map_thp(len);
+			if (!p)
+				fail("%s: madvise(MADV_HUGEPAGE) no longer works",
+				     w->key);
+			rate[r] = fill_run(fd, p, src, len, w->chunk, w->zero,
+					   NEED_ALL, seed, w->key,
+					   w->rkey ? &rd[r] : NULL);
+			/* Whether the fill made huge pages, not a check. */
+			if (w->chunk == 2 * MiB && r == opt_reps - 1)
+				printf("# fillt: AnonHugePages %zu of %zu kB after %s\n",
+				       anon_huge_kb(p, len), len / 1024,
+				       w->key);
+			unmap(p, len);
+		}
+		fill_report(w, rate, rd);
+	}
+	unmap(src, len);
+	if (close(fd))
+		fail("close(userfaultfd): %s", strerror(errno));
+	free(rate);
+	free(rd);
 }
 
 /* ---- fillf: the same on shmem and hugetlbfs -------------------------- */
@@ -938,37 +1516,6 @@ static void fillf_unmap(char *p, size_t len, int mfd)
 		fail("close(memfd): %s", strerror(errno));
 }
 
-/*
- * One run as in bench_fill(): register dst, time UFFDIO_COPY from src
- * (zero: UFFDIO_ZEROPAGE) of len bytes in calls of chunk bytes, unregister,
- * check every byte.  GB/s.
- */
-static double fillf_run(int fd, char *dst, const char *src, size_t len,
-			size_t chunk, int zero, uint64_t need, uint64_t seed,
-			const char *key)
-{
-	int64_t t0, t1;
-
-	uffd_register_need(fd, dst, len, need);
-	t0 = now_ns();
-	for (size_t off = 0; off < len; off += chunk) {
-		int e = uffd_fill(fd, (uintptr_t)dst + off,
-				  zero ? 0 : (uintptr_t)src + off, chunk, zero);
-
-		if (e)
-			fail("%s: %s at offset %zu: %s", key,
-			     zero ? "UFFDIO_ZEROPAGE" : "UFFDIO_COPY", off,
-			     strerror(-e));
-	}
-	t1 = now_ns();
-	uffd_unregister(fd, dst, len);
-	if (zero)
-		check_zero(dst, len, key);
-	else
-		check_pattern(dst, 0, len / ps, seed, key);
-	return (double)len / (double)(t1 - t0);
-}
-
 static void bench_fillf(void)
 {
 	static const struct {
@@ -985,9 +1532,8 @@ static void bench_fillf(void)
 		  2 * MiB, 0 },
 	};
 	/* Whole 2 MiB calls; at most 64 MiB of huge pages. */
-	size_t len = (opt_fill_mib * MiB + 2 * MiB - 1) / (2 * MiB) * (2 * MiB);
-	size_t hmib = opt_fill_mib < 64 ? opt_fill_mib : 64;
-	size_t hlen = (hmib * MiB + 2 * MiB - 1) / (2 * MiB) * (2 * MiB);
+	size_t len = whole_2m(opt_fill_mib);
+	size_t hlen = whole_2m(opt_fill_mib < 64 ? opt_fill_mib : 64);
 	uint64_t seed = 0x66696c6c66;
 	char *src = pattern_buffer(len / ps, seed);
 	double *rate = calloc(opt_reps, sizeof(*rate));
@@ -1012,9 +1558,9 @@ static void bench_fillf(void)
 
 			if (!dst)
 				break;
-			rate[r] = fillf_run(fd, dst, src, l, run[i].chunk,
-					    run[i].zero, need, seed,
-					    run[i].key);
+			rate[r] = fill_run(fd, dst, src, l, run[i].chunk,
+					   run[i].zero, need, seed,
+					   run[i].key, NULL);
 			fillf_unmap(dst, l, mfd);
 		}
 		if (r == opt_reps)
@@ -1068,35 +1614,6 @@ static void check_wp_bits(const char *p, size_t len, int wp, const char *what)
 	}
 	if (close(fd))
 		fail("close(pagemap): %s", strerror(errno));
-}
-
-/*
- * Kilobytes of [p, p + len) that /proc/self/smaps counts as AnonHugePages,
- * over the VMAs that meet the range (nothing else here uses THP).
- */
-static size_t anon_huge_kb(const char *p, size_t len)
-{
-	uintptr_t start = (uintptr_t)p, end = start + len;
-	FILE *f = fopen("/proc/self/smaps", "re");
-	char line[512];
-	size_t sum = 0;
-	int in = 0;
-
-	if (!f)
-		fail("open /proc/self/smaps: %s", strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long s, e;
-		size_t kb;
-
-		/* A field line ("AnonHugePages:") scans one number at most. */
-		if (sscanf(line, "%lx-%lx", &s, &e) == 2)
-			in = s < end && e > start;
-		else if (in && sscanf(line, "AnonHugePages: %zu kB", &kb) == 1)
-			sum += kb;
-	}
-	if (fclose(f))
-		fail("close(smaps): %s", strerror(errno));
-	return sum;
 }
 
 /* Word 0 of page i gets tag(i, seed): every page present, and its own. */
@@ -1255,34 +1772,7 @@ static void bench_wp_fault(int fd)
 /* The -p area in whole huge pages, the same for 4 KiB pages and THP. */
 static size_t wp_len(void)
 {
-	return (opt_wp_mib * MiB + 2 * MiB - 1) / (2 * MiB) * (2 * MiB);
-}
-
-/*
- * len bytes of private anonymous memory on a 2 MiB boundary, with
- * MADV_HUGEPAGE; NULL where the kernel has no THP (EINVAL).
- */
-static char *map_thp(size_t len)
-{
-	size_t extra = 2 * MiB, head;
-	char *m = mmap(NULL, len + extra, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *p;
-
-	if (m == MAP_FAILED)
-		fail("mmap %zu bytes: %s", len + extra, strerror(errno));
-	p = (char *)(((uintptr_t)m + extra - 1) & ~(uintptr_t)(extra - 1));
-	head = p - m;
-	if (head)
-		unmap(m, head);
-	if (extra - head)
-		unmap(p + len, extra - head);
-	if (!madvise(p, len, MADV_HUGEPAGE))
-		return p;
-	if (errno != EINVAL)
-		fail("madvise(MADV_HUGEPAGE): %s", strerror(errno));
-	unmap(p, len);
-	return NULL;
+	return whole_2m(opt_wp_mib);
 }
 
 /*
@@ -1557,12 +2047,15 @@ static void watchdog(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: uffd-bench [options] [rt|mf|fill|fillf|wp|base|all]...  (default: all)\n"
+		"usage: uffd-bench [options] [rt|mf|pf|fill|fillt|fillf|wp|base|all]...\n"
+		"       (default: all)\n"
 		"  -n N   rt, wp, base: faults per run (default %zu)\n"
 		"  -m N   mf: faults per run, split over the faulters (default %zu)\n"
 		"  -t N   mf: up to N faulting threads, powers of 2 (default %d)\n"
-		"  -f MiB fill, fillf: UFFDIO_COPY area; fillf's hugetlb area is at\n"
-		"         most 64 MiB (default %zu)\n"
+		"  -P N   pf: up to N parked faulting threads, 16 and up in\n"
+		"         powers of 4 (default %zu)\n"
+		"  -f MiB fill, fillt, fillf: UFFDIO_COPY area (fillt: UFFDIO_ZEROPAGE\n"
+		"         too); fillf's hugetlb area is at most 64 MiB (default %zu)\n"
 		"  -z MiB fill: UFFDIO_ZEROPAGE area (default %zu)\n"
 		"  -p MiB wp: UFFDIO_WRITEPROTECT area, 4 KiB pages and THP\n"
 		"         (default %zu)\n"
@@ -1570,8 +2063,8 @@ static void usage(FILE *f)
 		"         are the median of the runs (default %d)\n"
 		"  -w S   watchdog: fail after S seconds, 0 for none (default %u)\n"
 		"Output: one \"BENCH <key> <value> <unit>\" line per figure.\n",
-		opt_pages, opt_mf_pages, opt_max_threads, opt_fill_mib,
-		opt_zero_mib, opt_wp_mib, opt_reps, opt_watchdog);
+		opt_pages, opt_mf_pages, opt_max_threads, opt_pf_max,
+		opt_fill_mib, opt_zero_mib, opt_wp_mib, opt_reps, opt_watchdog);
 }
 
 static size_t number(const char *s, size_t min)
@@ -1592,16 +2085,17 @@ static size_t number(const char *s, size_t min)
 int main(int argc, char **argv)
 {
 	enum { RT = 1, MF = 2, FILL = 4, BASE = 8, FILLF = 16, WP = 32,
-	       ALL = 63 };
+	       PF = 64, FILLT = 128, ALL = 255 };
 	int what = 0, c;
 	int64_t t0, t;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((c = getopt(argc, argv, "n:m:t:f:z:p:r:w:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:m:t:P:f:z:p:r:w:h")) != -1) {
 		switch (c) {
 		case 'n': opt_pages = number(optarg, 1); break;
 		case 'm': opt_mf_pages = number(optarg, 1); break;
 		case 't': opt_max_threads = number(optarg, 1); break;
+		case 'P': opt_pf_max = number(optarg, 16); break;
 		case 'f': opt_fill_mib = number(optarg, 1); break;
 		case 'z': opt_zero_mib = number(optarg, 1); break;
 		case 'p': opt_wp_mib = number(optarg, 1); break;
@@ -1616,8 +2110,12 @@ int main(int argc, char **argv)
 			what |= RT;
 		else if (!strcmp(argv[i], "mf"))
 			what |= MF;
+		else if (!strcmp(argv[i], "pf"))
+			what |= PF;
 		else if (!strcmp(argv[i], "fill"))
 			what |= FILL;
+		else if (!strcmp(argv[i], "fillt"))
+			what |= FILLT;
 		else if (!strcmp(argv[i], "fillf"))
 			what |= FILLF;
 		else if (!strcmp(argv[i], "wp"))
@@ -1646,9 +2144,9 @@ int main(int argc, char **argv)
 	       ps, sysconf(_SC_NPROCESSORS_ONLN), cpu_a);
 	if (cpu_b >= 0)
 		printf(" and %d", cpu_b);
-	printf("; -n %zu -m %zu -t %d -f %zu -z %zu -p %zu -r %d\n",
-	       opt_pages, opt_mf_pages, opt_max_threads, opt_fill_mib,
-	       opt_zero_mib, opt_wp_mib, opt_reps);
+	printf("; -n %zu -m %zu -t %d -P %zu -f %zu -z %zu -p %zu -r %d\n",
+	       opt_pages, opt_mf_pages, opt_max_threads, opt_pf_max,
+	       opt_fill_mib, opt_zero_mib, opt_wp_mib, opt_reps);
 
 	t0 = t = now_ns();
 #define STEP(bit, fn, name)						\
@@ -1662,7 +2160,9 @@ int main(int argc, char **argv)
 	} while (0)
 	STEP(RT, bench_rt, "rt");
 	STEP(MF, bench_mf, "mf");
+	STEP(PF, bench_pf, "pf");
 	STEP(FILL, bench_fill, "fill");
+	STEP(FILLT, bench_fillt, "fillt");
 	STEP(FILLF, bench_fillf, "fillf");
 	STEP(WP, bench_wp, "wp");
 	STEP(BASE, bench_base, "base");

@@ -1171,8 +1171,8 @@ static bool range_invalid(const struct op *o)
 }
 
 /*
- * A range for region @r.  Variants 0-9 are whole pages inside the region;
- * 10: unaligned start; 11: zero length; 12: runs off the end into the gap;
+ * A range for region @r.  Variants 0-9 are whole pages inside the region
+ * (9 in the THP region: one or both of its huge pages); 10: unaligned start; 11: zero length; 12: runs off the end into the gap;
  * 13: wraps around the end of the address space; 14: null or kernel
  * address; 15: spans the region, its gap and the next region.
  */
@@ -1187,6 +1187,12 @@ static void gen_range(int r, int v, uint64_t a, uint64_t b,
 	unsigned long cap = pg == PG ? 16 : 2;	/* pages in a valid range */
 	unsigned long maxn = np - i < cap ? np - i : cap;
 
+	/* Whole huge pages of the THP region: fills map huge pages. */
+	if (v == 9 && r == R_THP) {
+		*start = base + (a & 1) * HPG;
+		*len = a & 1 ? HPG : HPG * (1 + (b & 1));
+		return;
+	}
 	switch (v) {
 	case 10:
 		*start = base + i * pg + 1 + b % (PG - 1);
