@@ -3129,7 +3129,13 @@ static bool check_stuck(struct child *c, struct pstats *ps, double now, int p)
 			c->seen[s] = t->progress;
 			c->moved[s] = now;
 		}
-		if (t->active && t->kind == TS_WORKER && c->moved[s] > newest)
+		/*
+		 * Workers that have finished count with their last step: when
+		 * the last one stops, the main thread has not yet said it is
+		 * tearing down, and a run longer than the period must not
+		 * look stuck in that instant.
+		 */
+		if (t->kind == TS_WORKER && c->moved[s] > newest)
 			newest = c->moved[s];
 	}
 	if (now - newest <= O.wd)
