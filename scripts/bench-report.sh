@@ -2,7 +2,8 @@
 # Summarise benchmark runs: from the guest console logs LOGDIR/upstream-N.log
 # and LOGDIR/ours-N.log, take every "BENCH <key> <value> <unit>" line (each
 # log is one repetition) and write OUTDIR/results.md, a table of medians per
-# key, and OUTDIR/faults-vs-threads.png, the mf_* figures (gnuplot).
+# key, OUTDIR/faults-vs-threads.png, the mf_* figures, and
+# OUTDIR/faults-vs-parked.png, the pf_* figures (gnuplot).
 # Spread = (max - min) / median of one kernel's repetitions, in percent.
 # Usage: bench-report.sh LOGDIR OUTDIR
 set -eu
@@ -47,7 +48,7 @@ done
 	{ echo "error: no upstream-N.log or ours-N.log in $logs" >&2; exit 1; }
 [ -s "$tmp/rec" ] || { echo "error: no BENCH lines in $logs" >&2; exit 1; }
 
-awk -v nup="$nup" -v nours="$nours" -v dat="$tmp/mf.dat" \
+awk -v nup="$nup" -v nours="$nours" -v dat="$tmp/mf.dat" -v pdat="$tmp/pf.dat" \
 	-v warn="$tmp/warn" -v logs="$logs" '
 function fmt(v, a) {
 	a = v < 0 ? -v : v
@@ -117,6 +118,26 @@ END {
 			if (nu) mf["upstream", h, f] = um
 			if (no) mf["ours", h, f] = om
 		}
+		if (key ~ /^pf_(wake|batch)_t[0-9]+$/) {
+			split(key, pk, "_"); t = substr(pk[3], 2) + 0
+			if (!(t in ist)) { ist[t] = 1; ts[++nt] = t }
+			if (nu) pf["upstream", pk[2], t] = um
+			if (no) pf["ours", pk[2], t] = om
+		}
+	}
+	# The pf medians for their plot, by number of parked threads.
+	for (i = 2; i <= nt; i++)
+		for (j = i; j > 1 && ts[j - 1] > ts[j]; j--) {
+			t = ts[j]; ts[j] = ts[j - 1]; ts[j - 1] = t
+		}
+	for (i = 1; i <= nt; i++) {
+		line = ts[i]
+		split("upstream wake upstream batch ours wake ours batch", c, " ")
+		for (j = 1; j <= 8; j += 2) {
+			kk = c[j] SUBSEP c[j + 1] SUBSEP ts[i]
+			line = line " " (kk in pf ? pf[kk] : "?")
+		}
+		print line >pdat
 	}
 	# The mf medians for the plot, by number of faulting threads.
 	for (i = 2; i <= nf; i++)
@@ -137,6 +158,9 @@ END {
 [ -s "$tmp/mf.dat" ] &&
 	printf '\n![aggregate faults/s against faulting threads](faults-vs-threads.png)\n' \
 		>>"$tmp/results.md"
+[ -s "$tmp/pf.dat" ] &&
+	printf '\n![faults/s against parked threads](faults-vs-parked.png)\n' \
+		>>"$tmp/results.md"
 if [ -s "$tmp/warn" ]; then
 	{
 		printf '\n## Warnings\n\n'
@@ -147,19 +171,22 @@ fi
 mv "$tmp/results.md" "$out/results.md"
 echo "wrote $out/results.md"
 
-if [ ! -s "$tmp/mf.dat" ]; then
-	echo "no mf_* figures: no plot" >&2
-	exit 0
-fi
+[ -s "$tmp/mf.dat" ] || [ -s "$tmp/pf.dat" ] ||
+	{ echo "no mf_* or pf_* figures: no plot" >&2; exit 0; }
 command -v gnuplot >/dev/null ||
 	{ echo "error: gnuplot is missing (apt-get install gnuplot-nox)" >&2; exit 1; }
 term=png
 gnuplot -e 'set terminal' 2>&1 | grep -qw pngcairo && term=pngcairo
-(cd "$tmp" && gnuplot) <<EOF
+
+# plot DAT PNG TITLE XLABEL TITLE2 TITLE3 TITLE4 TITLE5: columns 2-5 of DAT
+# against column 1, one line each.
+plot() {
+	[ -s "$tmp/$1" ] || return 0
+	(cd "$tmp" && gnuplot) <<EOF
 set terminal $term size 900,560
 set output 'plot.png'
-set title 'userfaultfd: aggregate faults/s against faulting threads (medians)'
-set xlabel 'faulting threads'
+set title '$3'
+set xlabel '$4'
 set ylabel 'faults/s'
 set logscale x 2
 set offsets graph 0.04, graph 0.04, 0, 0
@@ -167,10 +194,19 @@ set yrange [0:*]
 set grid
 set key outside right top
 set datafile missing '?'
-plot 'mf.dat' using 1:2 with linespoints lw 2 pt 7 lc rgb '#1f77b4' title 'upstream, 1 handler', \
-     '' using 1:3 with linespoints lw 2 pt 5 lc rgb '#17becf' title 'upstream, N handlers', \
-     '' using 1:4 with linespoints lw 2 pt 7 lc rgb '#d62728' title 'ours, 1 handler', \
-     '' using 1:5 with linespoints lw 2 pt 5 lc rgb '#ff7f0e' title 'ours, N handlers'
+plot '$1' using 1:2 with linespoints lw 2 pt 7 lc rgb '#1f77b4' title '$5', \
+     '' using 1:3 with linespoints lw 2 pt 5 lc rgb '#17becf' title '$6', \
+     '' using 1:4 with linespoints lw 2 pt 7 lc rgb '#d62728' title '$7', \
+     '' using 1:5 with linespoints lw 2 pt 5 lc rgb '#ff7f0e' title '$8'
 EOF
-mv "$tmp/plot.png" "$out/faults-vs-threads.png"
-echo "wrote $out/faults-vs-threads.png"
+	mv "$tmp/plot.png" "$out/$2"
+	echo "wrote $out/$2"
+}
+plot mf.dat faults-vs-threads.png \
+	'userfaultfd: aggregate faults/s against faulting threads (medians)' \
+	'faulting threads' 'upstream, 1 handler' 'upstream, N handlers' \
+	'ours, 1 handler' 'ours, N handlers'
+plot pf.dat faults-vs-parked.png \
+	'userfaultfd: faults/s against threads parked on one descriptor (medians)' \
+	'parked threads' 'upstream, wake per COPY' 'upstream, wake per batch' \
+	'ours, wake per COPY' 'ours, wake per batch'
