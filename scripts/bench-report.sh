@@ -70,6 +70,23 @@ function stats(kk, n, i, j, t, v) {
 	}
 	return n
 }
+# Writes one line per x of xs[1..n], sorted: x, then the values of tab for
+# the four (kernel, mode) pairs of cols, "?" where missing.
+function table(tab, xs, n, cols, out, i, j, t, c, kk, line) {
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && xs[j - 1] > xs[j]; j--) {
+			t = xs[j]; xs[j] = xs[j - 1]; xs[j - 1] = t
+		}
+	split(cols, c, " ")
+	for (i = 1; i <= n; i++) {
+		line = xs[i]
+		for (j = 1; j <= 8; j += 2) {
+			kk = c[j] SUBSEP c[j + 1] SUBSEP xs[i]
+			line = line " " (kk in tab ? tab[kk] : "?")
+		}
+		print line >out
+	}
+}
 function spread() {
 	return med != 0 ? sprintf("%.1f%%", (hi - lo) / (med < 0 ? -med : med) * 100) : "-"
 }
@@ -125,34 +142,9 @@ END {
 			if (no) pf["ours", pk[2], t] = om
 		}
 	}
-	# The pf medians for their plot, by number of parked threads.
-	for (i = 2; i <= nt; i++)
-		for (j = i; j > 1 && ts[j - 1] > ts[j]; j--) {
-			t = ts[j]; ts[j] = ts[j - 1]; ts[j - 1] = t
-		}
-	for (i = 1; i <= nt; i++) {
-		line = ts[i]
-		split("upstream wake upstream batch ours wake ours batch", c, " ")
-		for (j = 1; j <= 8; j += 2) {
-			kk = c[j] SUBSEP c[j + 1] SUBSEP ts[i]
-			line = line " " (kk in pf ? pf[kk] : "?")
-		}
-		print line >pdat
-	}
-	# The mf medians for the plot, by number of faulting threads.
-	for (i = 2; i <= nf; i++)
-		for (j = i; j > 1 && fs[j - 1] > fs[j]; j--) {
-			t = fs[j]; fs[j] = fs[j - 1]; fs[j - 1] = t
-		}
-	for (i = 1; i <= nf; i++) {
-		line = fs[i]
-		split("upstream 1 upstream n ours 1 ours n", c, " ")
-		for (j = 1; j <= 8; j += 2) {
-			kk = c[j] SUBSEP c[j + 1] SUBSEP fs[i]
-			line = line " " (kk in mf ? mf[kk] : "?")
-		}
-		print line >dat
-	}
+	# The medians for the plots, by number of threads.
+	table(mf, fs, nf, "upstream 1 upstream n ours 1 ours n", dat)
+	table(pf, ts, nt, "upstream wake upstream batch ours wake ours batch", pdat)
 }' "$tmp/rec" >"$tmp/results.md"
 
 [ -s "$tmp/mf.dat" ] &&
