@@ -3,7 +3,8 @@
 # Upstream is the pristine tree (tag "pristine") with our guest
 # configuration and CONFIG_USERFAULTFD=y, built in build/obj-upstream-guest;
 # ours is the guest kernel.  Both boot the same initramfs under the same
-# QEMU settings, interleaved (ABAB), BENCH_REPS times each (default 5);
+# QEMU settings (GUEST_CPUS vCPUs, default 2), interleaved (ABAB),
+# BENCH_REPS times each (default 5);
 # scripts/bench-report.sh turns the logs into build/bench/results.md and
 # build/bench/faults-vs-threads.png.
 set -eu

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Boot build/bzImage with a plan's initramfs under QEMU (TCG, 2 CPUs, q35:
-# see README, "The guest", for why not the default pc machine).
+# Boot build/bzImage with a plan's initramfs under QEMU (TCG, 2 CPUs or
+# GUEST_CPUS, q35: see README, "The guest", for why not the default pc
+# machine).
 # The serial console is shown and logged to build/logs/PLAN.log.
 # Usage: run-guest.sh PLAN [shell]
 set -eu
@@ -11,6 +12,8 @@ mode=${2:-}
 initrd=$top/build/initramfs-$name.cpio.gz
 log=$top/build/logs/$name.log
 limit=${GUEST_TIMEOUT:-2400}
+cpus=${GUEST_CPUS:-2}
+case $cpus in ''|*[!0-9]*|0) die "GUEST_CPUS: not a CPU count: $cpus" ;; esac
 [ -f "$top/build/bzImage" ] || die "no kernel: build/bzImage"
 [ -f "$initrd" ] || die "no initramfs: $initrd"
 mkdir -p "$top/build/logs"
@@ -22,14 +25,14 @@ append="console=ttyS0 panic=-1 loglevel=7 watchdog_thresh=60 ${GUEST_APPEND:-}"
 # know where its shadow starts, then reports an interrupt in that window
 # as a wild access (seen once at boot, 2026-12-01; not a userfaultfd bug).
 # Two NUMA nodes, so that tests can migrate pages with move_pages(2): node 0
-# has both CPUs and most of the RAM, node 1 (512 MiB) memory only, so that
+# has all the CPUs and most of the RAM, node 1 (512 MiB) memory only, so that
 # everything else allocates, and khugepaged collapses, on node 0 as with
 # one node.  (numa=fake=2 split the CPUs and the RAM evenly, and the
 # khugepaged selftest then timed out collapsing on a fragmented node.)
-set -- qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max,la57=off -smp 2 -m 3G \
+set -- qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max,la57=off -smp "$cpus" -m 3G \
 	-object memory-backend-ram,id=ram0,size=2560M \
 	-object memory-backend-ram,id=ram1,size=512M \
-	-numa node,nodeid=0,cpus=0-1,memdev=ram0 -numa node,nodeid=1,memdev=ram1 \
+	-numa node,nodeid=0,cpus=0-$((cpus - 1)),memdev=ram0 -numa node,nodeid=1,memdev=ram1 \
 	-nographic -no-reboot -kernel "$top/build/bzImage" -initrd "$initrd" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 if [ "$mode" = shell ]; then
