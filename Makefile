@@ -10,7 +10,7 @@ CHECK_PLANS := smoke mm uffd demo man qemu criu fuzz leak
 TREE := build/linux/.git
 
 .PHONY: all main check check-base check-bisect checkpatch deps tree export \
-	check-export check-docs check-cross lint fuzz bench shell clean \
+	check-export check-docs check-cross lint fuzz bench icount shell clean \
 	distclean
 
 all: main
@@ -86,6 +86,11 @@ check-base: deps $(TREE)
 # Issue 7: upstream 6.1's userfaultfd against ours, ABAB (BENCH_REPS=5).
 bench: deps $(TREE)
 	$(S)/bench.sh
+
+# Guest instructions per userfaultfd operation, ours against upstream 6.1
+# (a TCG plugin counts them; ICOUNT_SECT=N profiles section N).
+icount: deps $(TREE)
+	$(S)/icount.sh
 
 shell: build/plans/main.plan
 	@[ -f build/bzImage ] || $(MAKE) --no-print-directory kernel-guest

@@ -15,21 +15,7 @@ reps=${BENCH_REPS:-5}
 out=$top/build/bench
 cd "$top"
 
-# Configured every time (as check-base and check-bisect do): a changed
-# fragment must reach both kernels, and an unchanged one rebuilds nothing.
-echo "== build: ours (guest)"
-"$S/configure.sh" guest >/dev/null
-"$S/build-kernel.sh" guest >build/logs/bench-build-ours.log 2>&1 ||
-	{ tail -20 build/logs/bench-build-ours.log; die "building our kernel"; }
-
-echo "== build: upstream 6.1 (pristine tree + CONFIG_USERFAULTFD)"
-pristine=$top/build/linux-pristine
-[ -d "$pristine" ] ||
-	git -C build/linux worktree add -q --detach "$pristine" pristine
-KTREE=$pristine "$S/configure.sh" upstream-guest >/dev/null
-KTREE=$pristine "$S/build-kernel.sh" upstream-guest \
-	>build/logs/bench-build-upstream.log 2>&1 ||
-	{ tail -20 build/logs/bench-build-upstream.log; die "building upstream"; }
+"$S/bench-kernels.sh"
 
 echo "== programs"
 mkdir -p build/plans

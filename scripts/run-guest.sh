@@ -3,6 +3,7 @@
 # GUEST_CPUS, q35: see README, "The guest", for why not the default pc
 # machine).
 # The serial console is shown and logged to build/logs/PLAN.log.
+# QEMU_EXTRA: more QEMU options, split at spaces (make icount's plugin).
 # Usage: run-guest.sh PLAN [shell]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +35,8 @@ set -- qemu-system-x86_64 -machine q35 -accel tcg,thread=multi -cpu max,la57=off
 	-object memory-backend-ram,id=ram1,size=512M \
 	-numa node,nodeid=0,cpus=0-$((cpus - 1)),memdev=ram0 -numa node,nodeid=1,memdev=ram1 \
 	-nographic -no-reboot -kernel "$top/build/bzImage" -initrd "$initrd" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	${QEMU_EXTRA:-}
 if [ "$mode" = shell ]; then
 	exec "$@" -append "$append uffd.shell"
 fi
