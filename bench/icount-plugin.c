@@ -2,8 +2,10 @@
 /*
  * A QEMU TCG plugin for `make icount`: counts the guest instructions
  * executed between two marker instructions of the guest program
- * (bench/uffd-icount.c), kernel and user mode apart, and prints
- * "ICOUNT <kernel> <user>" at each stop marker (QEMU's -d plugin log).
+ * (bench/uffd-icount.c), kernel and user mode apart, and the kernel
+ * translation blocks run (each ends at a jump, a call or a return), and
+ * prints "ICOUNT <kernel> <user> <kernel blocks>" at each stop marker
+ * (QEMU's -d plugin log).
  * Start marker: nopw 0x1234(%rax,%rax,1); stop: nopw 0x5678(%rax,%rax,1).
  * Meant for a guest with one vCPU: what another vCPU runs would count too.
  *
@@ -58,7 +60,8 @@ static const unsigned char stop_marker[] = {
 	0x66, 0x0f, 0x1f, 0x84, 0x00, 0x78, 0x56, 0x00, 0x00 };
 
 /* Running totals (inline adds), and their values at the start marker. */
-static uint64_t kernel_insns, user_insns, kernel_at_start, user_at_start;
+static uint64_t kernel_insns, user_insns, kernel_tbs;
+static uint64_t kernel_at_start, user_at_start, tbs_at_start;
 
 /* The profile of one section: a record per kernel translation block. */
 struct tb_prof {
@@ -83,6 +86,7 @@ static void on_start(unsigned int vcpu, void *udata)
 {
 	kernel_at_start = kernel_insns;
 	user_at_start = user_insns;
+	tbs_at_start = kernel_tbs;
 	profiling = section == prof_section;
 }
 
@@ -91,9 +95,10 @@ static void on_stop(unsigned int vcpu, void *udata)
 	char line[128];
 	size_t i;
 
-	snprintf(line, sizeof(line), "ICOUNT %llu %llu\n",
+	snprintf(line, sizeof(line), "ICOUNT %llu %llu %llu\n",
 		 (unsigned long long)(kernel_insns - kernel_at_start),
-		 (unsigned long long)(user_insns - user_at_start));
+		 (unsigned long long)(user_insns - user_at_start),
+		 (unsigned long long)(kernel_tbs - tbs_at_start));
 	qemu_plugin_outs(line);
 	if (profiling) {
 		profiling = false;
@@ -143,6 +148,8 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 						 kernel ? &kernel_insns :
 							  &user_insns, n);
 	if (kernel) {
+		qemu_plugin_register_vcpu_tb_exec_inline(tb,
+				QEMU_PLUGIN_INLINE_ADD_U64, &kernel_tbs, 1);
 		if (prof_section >= 0)
 			profile_tb(tb, n);
 		return;

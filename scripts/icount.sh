@@ -38,11 +38,11 @@ for k in upstream ours; do
 	cp build/logs/icount.log "$out/icount/$k.log"
 	grep -q '^# uffd-icount: done' "$out/icount/$k.log" ||
 		die "uffd-icount did not finish: $out/icount/$k.log"
-	# "ICOUNT kernel user" (the plugin) comes before its "SECTION name n"
-	# (the program): one row "name n kernel user" per section.
+	# "ICOUNT kernel user blocks" (the plugin) comes before its "SECTION
+	# name n" (the program): one row "name n kernel user blocks" each.
 	grep -a -E '^ICOUNT |^# SECTION ' "$out/icount/$k.log" |
-		awk '/^ICOUNT/ { k = $2; u = $3; next }
-		     { print $3, $4, k, u }' >"$out/icount/$k.rows"
+		awk '/^ICOUNT/ { k = $2; u = $3; b = $4; next }
+		     { print $3, $4, k, u, b }' >"$out/icount/$k.rows"
 	if [ -n "${ICOUNT_SECT:-}" ]; then
 		# ICOUNT_SECT reached the plugin through QEMU's environment.
 		n=$(awk -v s="$ICOUNT_SECT" 'NR == s + 1 { print $2 }' \
@@ -55,16 +55,18 @@ done
 
 # Only the measured round has markers: one row per section and kernel.
 awk 'FNR == 1 { f++ }
-     f == 1 { up[$1] = $3 / $2; upu[$1] = $4 / $2; next }
-     { ours[$1] = $3 / $2; oursu[$1] = $4 / $2; order[++n] = $1 }
+     f == 1 { up[$1] = $3 / $2; upu[$1] = $4 / $2; upb[$1] = $5 / $2; next }
+     { ours[$1] = $3 / $2; oursu[$1] = $4 / $2; oursb[$1] = $5 / $2
+       order[++n] = $1 }
      END {
-	print "| operation | upstream (kernel instr/op) | ours | ours/upstream | user instr/op (upstream/ours) |"
-	print "|---|---:|---:|---:|---|"
+	print "| operation | upstream (kernel instr/op) | ours | ours/upstream | user instr/op (upstream/ours) | kernel blocks/op (upstream/ours) |"
+	print "|---|---:|---:|---:|---|---|"
 	for (i = 1; i <= n; i++) {
 		s = order[i]
 		if (seen[s]++) continue
-		printf "| %s | %.1f | %.1f | %.3f | %.1f / %.1f |\n", s, up[s],
-		       ours[s], up[s] ? ours[s] / up[s] : 0, upu[s], oursu[s]
+		printf "| %s | %.1f | %.1f | %.3f | %.1f / %.1f | %.1f / %.1f |\n",
+		       s, up[s], ours[s], up[s] ? ours[s] / up[s] : 0,
+		       upu[s], oursu[s], upb[s], oursb[s]
 	}
      }' "$out/icount/upstream.rows" "$out/icount/ours.rows" >"$out/icount.md"
 cat "$out/icount.md"
