@@ -31,8 +31,7 @@ while [ "$i" -le "$reps" ]; do
 		echo "== run $i/$reps: $k"
 		kind=guest
 		[ "$k" = ours ] || kind=upstream-guest
-		cp "build/bzImage-$kind" build/bzImage
-		echo "$kind" >build/kernel-kind
+		use_kernel "$kind"
 		"$S/run-guest.sh" build/plans/bench.plan >/dev/null
 		cp build/logs/bench.log "$out/logs/$k-$i.log"
 		"$S/report.sh" "$out/logs/$k-$i.log" | tail -1

@@ -19,8 +19,7 @@ export KBUILD_BUILD_USER=uffd KBUILD_BUILD_HOST=build
 start=$(date +%s)
 make -C "$tree" O="$obj" CC="ccache gcc" -j"$(nproc)" bzImage
 cp "$obj/arch/x86/boot/bzImage" "$top/build/bzImage-$kind"
-cp "$obj/arch/x86/boot/bzImage" "$top/build/bzImage"
-echo "$kind" >"$top/build/kernel-kind"
+use_kernel "$kind"
 # The programs are built against our tree's uapi headers only.
 [ -n "${KTREE:-}" ] ||
 	make -s -C "$tree" O="$obj" headers_install INSTALL_HDR_PATH="$top/build/headers"

@@ -30,8 +30,7 @@ for k in upstream ours; do
 	kind=guest
 	[ "$k" = ours ] || kind=upstream-guest
 	echo "== $k"
-	cp "build/bzImage-$kind" build/bzImage
-	echo "$kind" >build/kernel-kind
+	use_kernel "$kind"
 	GUEST_CPUS=1 QEMU_EXTRA="-plugin $plugin -d plugin" \
 		"$S/run-guest.sh" build/plans/icount.plan >/dev/null ||
 		die "the guest run failed: build/logs/icount.log"
